@@ -1,0 +1,26 @@
+"""Configuration: one typed settings tree, read from YAML, the environment and keywords.
+
+Every stage reads its own section (``settings.metrics``, ``settings.logs``, ...);
+invalid input fails fast with the field, the bad value and where it came from.
+"""
+
+from ._duration import Duration, format_duration, parse_duration, parse_duration_ms
+from ._load import load_settings
+from ._metrics import DEFAULT_LATENCY_BUCKETS, DEFAULT_SIZE_BUCKETS, MetricsSettings
+from ._service import ServiceSettings
+from ._settings import Settings
+from ._types import CommaList
+
+__all__ = [
+    "DEFAULT_LATENCY_BUCKETS",
+    "DEFAULT_SIZE_BUCKETS",
+    "CommaList",
+    "Duration",
+    "MetricsSettings",
+    "ServiceSettings",
+    "Settings",
+    "format_duration",
+    "load_settings",
+    "parse_duration",
+    "parse_duration_ms",
+]

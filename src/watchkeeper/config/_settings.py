@@ -1,0 +1,19 @@
+"""The root of the settings tree: one section per pipeline stage."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._metrics import MetricsSettings
+from ._service import ServiceSettings
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseModel):
+    """Everything watchkeeper can be told; see :func:`load_settings` for where it comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -1,0 +1,121 @@
+"""Where metric values live: pages of doubles, in memory or in a per-process shard file.
+
+Every series owns a few slots in a page (one for a counter or gauge, ``buckets + 2`` for
+a histogram). A page is a ``memoryview`` of doubles, so the hot path is one indexed
+add. The same code serves one process (pages are bytearrays) and pre-fork servers
+(pages are mmapped from a shard file that the scraping worker reads and sums).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from typing import Protocol
+
+__all__ = ["PAGE_SLOTS", "MemoryStore", "SlotRef", "ValueStore"]
+
+PAGE_SLOTS = 4096  # doubles per page: 32 KiB, a multiple of mmap's allocation granularity
+_PAGE_BYTES = PAGE_SLOTS * 8
+
+SlotRef = tuple[memoryview, int, int]
+"""A page, the index of a series' first slot in it, and the slot's number in the store."""
+
+
+class ValueStore(Protocol):
+    """Hands out contiguous runs of zeroed slots; never moves a slot once handed out."""
+
+    def allocate(self, count: int, key: bytes) -> SlotRef:
+        """Reserve ``count`` adjacent slots described by ``key`` (for shard readers)."""
+        ...
+
+    def describe(self, record: bytes) -> None:
+        """Record metadata (a family's shape) for readers of a shard."""
+        ...
+
+
+class _Pages:
+    """Slot bookkeeping shared by both stores: pages fill in order, runs never straddle."""
+
+    def __init__(self) -> None:
+        self.pages: list[memoryview] = []
+        self.used = PAGE_SLOTS  # forces a first page on first allocation
+        self.lock = threading.Lock()
+
+    def take(self, count: int) -> tuple[int, int]:
+        """(page number, index) of a run of ``count`` fresh slots."""
+        if count > PAGE_SLOTS:
+            raise ValueError(f"a series needs {count} slots; at most {PAGE_SLOTS} fit a page")
+        if self.used + count > PAGE_SLOTS:
+            self.pages.append(self.new_page(len(self.pages)))
+            self.used = 0
+        index = self.used
+        self.used += count
+        return len(self.pages) - 1, index
+
+    def new_page(self, number: int) -> memoryview:
+        raise NotImplementedError
+
+
+class MemoryStore(_Pages):
+    """Pages in process memory: the default for a single-process server."""
+
+    def new_page(self, number: int) -> memoryview:
+        return memoryview(bytearray(_PAGE_BYTES)).cast("d")
+
+    def allocate(self, count: int, key: bytes) -> SlotRef:
+        with self.lock:
+            page, index = self.take(count)
+            return self.pages[page], index, page * PAGE_SLOTS + index
+
+    def describe(self, record: bytes) -> None:
+        """Nothing reads a memory store from outside."""
+
+
+class ShardStore(_Pages):
+    """Pages mmapped from ``<dir>/<name>.values`` with a ``.keys`` JSON-lines index.
+
+    The owner holds an exclusive ``flock`` on the keys file for its whole life; a reader
+    that can take the lock knows the writer is gone (robust to pid reuse).
+    """
+
+    def __init__(self, directory: str, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.values_path = os.path.join(directory, f"{name}.values")
+        self.keys_path = os.path.join(directory, f"{name}.keys")
+        self._values_fd = os.open(self.values_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._keys_fd = os.open(
+            self.keys_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600
+        )
+        import fcntl
+
+        fcntl.flock(self._keys_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._maps: list[mmap.mmap] = []
+
+    def new_page(self, number: int) -> memoryview:
+        os.ftruncate(self._values_fd, (number + 1) * _PAGE_BYTES)
+        mapped = mmap.mmap(self._values_fd, _PAGE_BYTES, offset=number * _PAGE_BYTES)
+        self._maps.append(mapped)
+        return memoryview(mapped).cast("d")
+
+    def allocate(self, count: int, key: bytes) -> SlotRef:
+        with self.lock:
+            page, index = self.take(count)
+            slot = page * PAGE_SLOTS + index
+            # One write per record: O_APPEND keeps concurrent lines whole.
+            os.write(self._keys_fd, b'{"s":%d,"n":%d,%s}\n' % (slot, count, key))
+            return self.pages[page], index, slot
+
+    def describe(self, record: bytes) -> None:
+        with self.lock:
+            os.write(self._keys_fd, record + b"\n")
+
+    def close(self) -> None:
+        """Release the shard (the files stay: a dead worker's counters still count)."""
+        for page in self.pages:
+            page.release()
+        for mapped in self._maps:
+            mapped.close()
+        os.close(self._values_fd)
+        os.close(self._keys_fd)
