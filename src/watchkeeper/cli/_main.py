@@ -1,0 +1,47 @@
+"""Entry point: builds the argument parser from each command module's ``register``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..exceptions import WatchkeeperError
+
+__all__ = ["main"]
+
+# Each module defines ``register(subparsers)`` and sets ``func`` on its parsers; ``func``
+# takes the parsed namespace and returns the exit code.
+COMMAND_MODULES = [
+    "watchkeeper.cli._config",
+    "watchkeeper.cli._demo",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watchkeeper", description="Production observability for Python services."
+    )
+    parser.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args))
+    except WatchkeeperError as exc:
+        print(f"watchkeeper: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
