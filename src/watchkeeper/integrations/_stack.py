@@ -1,0 +1,71 @@
+"""Assemble, from the settings, what the middleware runs: hooks and endpoints.
+
+Each SDK stage contributes here and nowhere else in the integrations, so adding a stage
+is one block in :func:`build_stack`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from .._http_types import Endpoint, RequestHook
+from ..config import Settings
+
+__all__ = ["Stack", "build_stack"]
+
+
+@dataclass
+class Stack:
+    """Everything one instrumented app runs per request."""
+
+    hooks: list[RequestHook] = field(default_factory=list)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    # "/health/component/{name}" style endpoints: (prefix, parameter name, endpoint).
+    prefix_endpoints: list[tuple[str, str, Endpoint]] = field(default_factory=list)
+    excluded_exact: frozenset[str] = frozenset()
+    excluded_patterns: tuple[str, ...] = ()
+    unmatched_route: str = "<unmatched>"
+
+    def add_endpoint(self, path: str, endpoint: Endpoint) -> None:
+        """Serve ``path``; a trailing ``{param}`` segment matches one path segment."""
+        if path.endswith("}") and "{" in path:
+            prefix, _, param = path.rpartition("{")
+            self.prefix_endpoints.append((prefix, param[:-1], endpoint))
+        else:
+            self.endpoints[path] = endpoint
+
+    def find_endpoint(self, path: str) -> tuple[Endpoint, dict[str, str]] | None:
+        endpoint = self.endpoints.get(path)
+        if endpoint is not None:
+            return endpoint, {}
+        for prefix, param, candidate in self.prefix_endpoints:
+            if path.startswith(prefix):
+                rest = path[len(prefix) :]
+                if rest and "/" not in rest:
+                    return candidate, {param: rest}
+        return None
+
+    def is_excluded(self, path: str) -> bool:
+        if path in self.excluded_exact:
+            return True
+        return any(fnmatch.fnmatchcase(path, p) for p in self.excluded_patterns)
+
+
+def build_stack(settings: Settings) -> Stack:
+    """The hooks and endpoints the settings turn on, in the order they must run."""
+    exact = frozenset(p for p in settings.metrics.exclude_paths if not _is_pattern(p))
+    patterns = tuple(p for p in settings.metrics.exclude_paths if _is_pattern(p))
+    stack = Stack(excluded_exact=exact, excluded_patterns=patterns,
+                  unmatched_route=settings.metrics.unmatched_route)
+    if settings.metrics.enabled:
+        from ..metrics import HttpServerHook, metrics_endpoint
+        from .._runtime import registry
+
+        stack.hooks.append(HttpServerHook(registry(), settings.metrics))
+        stack.add_endpoint(settings.metrics.path, metrics_endpoint(registry(), settings.metrics))
+    return stack
+
+
+def _is_pattern(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
