@@ -50,7 +50,8 @@ def test_opens_after_fail_max_and_fails_fast() -> None:
     assert breaker.state == "open"
     with pytest.raises(CircuitOpenError) as info:
         breaker.call(lambda: 1)
-    assert info.value.breaker == "db" and info.value.retry_after == pytest.approx(10)
+    assert info.value.breaker == "db"
+    assert info.value.retry_after == pytest.approx(10)
 
 
 def test_half_open_admits_a_bounded_number_of_trials() -> None:

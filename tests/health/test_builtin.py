@@ -68,13 +68,18 @@ def http_url() -> Any:
 
 def test_http(http_url: str) -> None:
     ok = run_check(health.http_check(f"{http_url}/ok", body_contains='"up"'))
-    assert ok.ok and "-> 200" in ok.message and "pw-secret" not in ok.message
+    assert ok.ok
+    assert "-> 200" in ok.message
+    assert "pw-secret" not in ok.message
     health.reset()
     bad = run_check(health.http_check(f"{http_url}/down"))
-    assert not bad.ok and "503" in bad.message and "pw-secret" not in bad.message
+    assert not bad.ok
+    assert "503" in bad.message
+    assert "pw-secret" not in bad.message
     health.reset()
     body = run_check(health.http_check(f"{http_url}/ok", body_contains="nope"))
-    assert not body.ok and "does not contain" in body.message
+    assert not body.ok
+    assert "does not contain" in body.message
 
 
 def test_http_hanging_server_times_out(hanging_server: HangingServer) -> None:
@@ -87,10 +92,12 @@ def test_tcp_and_kafka(hanging_server: HangingServer) -> None:
     assert run_check(health.tcp_check("127.0.0.1", hanging_server.port)).ok
     health.reset()
     refused = run_check(health.tcp_check("127.0.0.1", closed))
-    assert not refused.ok and "cannot connect" in refused.message
+    assert not refused.ok
+    assert "cannot connect" in refused.message
     health.reset()
     kafka = run_check(health.kafka_check(f"127.0.0.1:{closed},127.0.0.1:{hanging_server.port}"))
-    assert kafka.ok and str(hanging_server.port) in kafka.message
+    assert kafka.ok
+    assert str(hanging_server.port) in kafka.message
     health.reset()
     assert not run_check(health.kafka_check(f"127.0.0.1:{closed}")).ok
     with pytest.raises(health.HealthCheckConfigError, match="host:port"):
@@ -101,20 +108,23 @@ def test_dns() -> None:
     assert run_check(health.dns_check("localhost")).ok
     health.reset()
     bad = run_check(health.dns_check("no-such-host.invalid"), 5)
-    assert not bad.ok and "cannot resolve" in bad.message
+    assert not bad.ok
+    assert "cannot resolve" in bad.message
 
 
 def test_disk_memory_file(tmp_path: Path) -> None:
     assert run_check(health.disk_check(str(tmp_path))).ok
     health.reset()
     full = run_check(health.disk_check(str(tmp_path), min_free_percent=100.0))
-    assert not full.ok and "free" in full.message
+    assert not full.ok
+    assert "free" in full.message
     health.reset()
     assert not run_check(health.memory_check(max_rss_bytes=1)).ok
     health.reset()
     token = tmp_path / "token.json"
     missing = run_check(health.file_check(str(token), writable=True))
-    assert not missing.ok and "does not exist" in missing.message
+    assert not missing.ok
+    assert "does not exist" in missing.message
     health.reset()
     token.write_text("{}")
     assert run_check(health.file_check(str(token), writable=True)).ok
@@ -148,14 +158,16 @@ def test_tls_days_to_expiry(tmp_path: Path) -> None:
     try:
         warn = run_check(health.tls_check("127.0.0.1", port, server_hostname="localhost",
                                           cafile=str(cert), warn_days=14, fail_days=3))
-        assert warn.status is health.Status.WARN and "expires in 10.0 days" in warn.message
+        assert warn.status is health.Status.WARN
+        assert "expires in 10.0 days" in warn.message
         health.reset()
         fail = run_check(health.tls_check("127.0.0.1", port, server_hostname="localhost",
                                           cafile=str(cert), warn_days=30, fail_days=20))
         assert fail.status is health.Status.FAIL
         health.reset()
         untrusted = run_check(health.tls_check("127.0.0.1", port, server_hostname="localhost"))
-        assert not untrusted.ok and "handshake" in untrusted.message
+        assert not untrusted.ok
+        assert "handshake" in untrusted.message
     finally:
         async def shutdown() -> None:
             server.close()
@@ -173,11 +185,13 @@ async def test_event_loop_lag_monitor() -> None:
     monitor = LagMonitor(period=0.02)
     monitor.attach(asyncio.get_running_loop())
     await asyncio.sleep(0.1)
-    assert monitor.lag is not None and monitor.lag < 0.05
+    assert monitor.lag is not None
+    assert monitor.lag < 0.05
     import time
 
     time.sleep(0.2)  # block the loop on purpose
-    assert monitor.lag is not None and monitor.lag >= 0.15
+    assert monitor.lag is not None
+    assert monitor.lag >= 0.15
     monitor.detach()
 
 

@@ -50,13 +50,15 @@ def test_invalid_settings(health_settings: dict[str, object], field: str,
     with pytest.raises(ConfigError) as info:
         make_settings(**health_settings)
     problem = info.value.problems[0]
-    assert problem.field == field and message in problem.message
+    assert problem.field == field
+    assert message in problem.message
 
 
 def test_env_variables() -> None:
     settings = load_settings(environ={"WATCHKEEPER_HEALTH__READY_PATH": "/readyz",
                                       "WATCHKEEPER_HEALTH__DEFAULT_TIMEOUT": "3s"})
-    assert settings.health.ready_path == "/readyz" and settings.health.default_timeout == 3
+    assert settings.health.ready_path == "/readyz"
+    assert settings.health.default_timeout == 3
 
 
 def test_bad_builtin_options_fail_at_configure() -> None:

@@ -44,13 +44,15 @@ async def test_overall_shape_and_statuses(eps: dict[str, object]) -> None:
 
     response = await call(eps["/health"], "/health")
     data = body(response)
-    assert response.status == 200 and response.content_type == "application/json"
+    assert response.status == 200
+    assert response.content_type == "application/json"
     assert data["status"] == "warn"
     assert data["checks"] == {"db": True, "cache": False}
     assert data["details"] == {"db": "5 ms", "cache": "fail"}
     assert {"service", "version", "uptime", "timestamp"} <= set(data)
     ready = await call(eps["/health/ready"], "/health/ready")
-    assert ready.status == 200 and body(ready)["status"] == "warn"
+    assert ready.status == 200
+    assert body(ready)["status"] == "warn"
 
 
 async def test_critical_failure_is_503(eps: dict[str, object]) -> None:
@@ -96,7 +98,8 @@ async def test_startup_waits_for_mark_when_configured() -> None:
     health.configure(settings)
     eps = health.endpoints(settings)
     first = await call(eps["/health/startup"], "/health/startup")
-    assert first.status == 503 and "mark_started" in body(first)["output"]
+    assert first.status == 503
+    assert "mark_started" in body(first)["output"]
     assert (await call(eps["/health/ready"], "/health/ready")).status == 503
     health.mark_started()
     assert (await call(eps["/health/startup"], "/health/startup")).status == 200
@@ -131,8 +134,10 @@ async def test_checks_detail_and_breakers(eps: dict[str, object]) -> None:
     await call(eps["/health"], "/health")
     data = body(await call(eps["/health/checks"], "/health/checks"))
     db_info = data["checks"]["db"]  # type: ignore[index]
-    assert db_info["status"] == "pass" and db_info["tags"] == ["sql"]
-    assert db_info["consecutive_failures"] == 0 and db_info["last_success"]
+    assert db_info["status"] == "pass"
+    assert db_info["tags"] == ["sql"]
+    assert db_info["consecutive_failures"] == 0
+    assert db_info["last_success"]
     assert {"latency_ms", "last_failure", "message", "critical"} <= set(db_info)
     assert data["circuit_breakers"]["payments"]["state"] == "open"  # type: ignore[index]
 
@@ -147,11 +152,13 @@ async def test_components(eps: dict[str, object], caplog: pytest.LogCaptureFixtu
     component = eps["/health/component/{name}"]
     response = await call(component, "/health/component/kafka_consumer",
                           params={"name": "kafka_consumer"})
-    assert response.status == 503 and body(response)["details"] == "rebalancing"
+    assert response.status == 503
+    assert body(response)["details"] == "rebalancing"
     missing = await call(component, "/health/component/nope", params={"name": "nope"})
     assert missing.status == 404
     overall = body(await call(eps["/health"], "/health"))
-    assert overall["status"] == "warn" and overall["checks"] == {"kafka_consumer": False}
+    assert overall["status"] == "warn"
+    assert overall["checks"] == {"kafka_consumer": False}
     deps = body(await call(eps["/health/dependencies"], "/health/dependencies"))
     assert deps["dependencies"]["kafka_consumer"]["type"] == "component"  # type: ignore[index]
     health.set_component_status("kafka_consumer", False, critical=True)
@@ -165,7 +172,8 @@ async def test_component_endpoint_also_serves_checks(eps: dict[str, object]) -> 
 
     response = await call(eps["/health/component/{name}"], "/health/component/db",
                           params={"name": "db"})
-    assert response.status == 200 and body(response)["status"] == "pass"
+    assert response.status == 200
+    assert body(response)["status"] == "pass"
 
 
 async def test_endpoint_never_500s(eps: dict[str, object],

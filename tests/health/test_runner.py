@@ -157,8 +157,10 @@ def test_latency_thresholds(runner: Runner) -> None:
         fail_latency=0.03)
     warned = runner.run_now("warned", 5)
     failed = runner.run_now("failed", 5)
-    assert warned.status is health.Status.WARN and "warn_latency" in warned.message
-    assert failed.status is health.Status.FAIL and "fail_latency" in failed.message
+    assert warned.status is health.Status.WARN
+    assert "warn_latency" in warned.message
+    assert failed.status is health.Status.FAIL
+    assert "fail_latency" in failed.message
 
 
 def test_state_tracks_successes_and_failures(runner: Runner) -> None:
@@ -167,9 +169,11 @@ def test_state_tracks_successes_and_failures(runner: Runner) -> None:
     runner.run_now("c", 5)
     runner.run_now("c", 5)
     state = runner.states["c"]
-    assert state.consecutive_failures == 2 and state.last_success is None
+    assert state.consecutive_failures == 2
+    assert state.last_success is None
     runner.run_now("c", 5)
-    assert state.consecutive_failures == 0 and state.last_success is not None
+    assert state.consecutive_failures == 0
+    assert state.last_success is not None
     assert state.last_failure is not None
 
 
