@@ -46,17 +46,12 @@ _INF = math.inf
 
 
 def format_value(value: float) -> str:
-    """A float the way Prometheus' Go code prints it (``+Inf``, ``1e+06``, ``0.5``)."""
+    """A float as Prometheus parses it: ``+Inf``, ``-Inf``, ``NaN``, else Python's repr
+    (shortest round-tripping digits, ``1e-05`` style exponents)."""
     if value == _INF:
         return "+Inf"
     if value == -_INF:
         return "-Inf"
-    if value != value:
+    if math.isnan(value):
         return "NaN"
-    text = repr(value)
-    if "e" in text:
-        mantissa, _, exponent = text.partition("e")
-        sign = exponent[0] if exponent[0] in "+-" else "+"
-        digits = exponent.lstrip("+-")
-        return f"{mantissa.removesuffix('.0')}e{sign}{digits.zfill(2)}"
-    return text
+    return repr(value)
