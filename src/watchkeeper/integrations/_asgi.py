@@ -27,6 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTE_KEY = "watchkeeper.route"
+EXCEPTION_KEY = "watchkeeper.exception"
 
 
 def scope_route(scope: Scope) -> str | None:
@@ -141,6 +142,8 @@ class WatchkeeperASGIMiddleware:
         finally:
             record.duration = (end or perf_counter()) - start
             record.route = scope_route(scope)
+            if record.exception is None:
+                record.exception = scope.get(EXCEPTION_KEY)
             for hook in hooks[:started]:
                 try:
                     hook.on_response(record)

@@ -13,6 +13,7 @@ __all__ = ["RouteMiddleware", "install_django", "is_django", "uninstall_django"]
 _MIDDLEWARE_PATH = "watchkeeper.integrations.RouteMiddleware"
 _WRAPPER_ATTR = "_watchkeeper_wrapper"
 ROUTE_KEY = "watchkeeper.route"
+EXCEPTION_KEY = "watchkeeper.exception"
 
 
 class RouteMiddleware:
@@ -30,8 +31,16 @@ class RouteMiddleware:
         if match is None:
             return
         route = "/" + match.route if match.route is not None else None
-        scope = getattr(request, "scope", None)  # ASGIRequest keeps the ASGI scope
-        (scope if scope is not None else request.META)[ROUTE_KEY] = route
+        _server_state(request)[ROUTE_KEY] = route
+
+    def process_exception(self, request: Any, exception: BaseException) -> None:
+        # Django turns the exception into a 500 response; keep it for the metrics.
+        _server_state(request)[EXCEPTION_KEY] = exception
+
+
+def _server_state(request: Any) -> Any:
+    scope = getattr(request, "scope", None)  # ASGIRequest keeps the ASGI scope
+    return scope if scope is not None else request.META
 
 
 def is_django(app: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._stack import Stack
-from ._wsgi import ROUTE_KEY, WatchkeeperWSGIMiddleware
+from ._wsgi import EXCEPTION_KEY, ROUTE_KEY, WatchkeeperWSGIMiddleware
 
 __all__ = ["install_flask", "is_flask", "uninstall_flask"]
 
@@ -27,6 +27,13 @@ def _note_route() -> None:
         request.environ[ROUTE_KEY] = rule.rule
 
 
+def _note_exception(sender: Any, exception: BaseException, **_: Any) -> None:
+    # Flask answers an unhandled exception with a 500 itself; keep it for the metrics.
+    from flask import request
+
+    request.environ[EXCEPTION_KEY] = exception
+
+
 def install_flask(app: Any, stack: Stack) -> Any:
     if _EXTENSION in app.extensions:
         return app
@@ -35,6 +42,9 @@ def install_flask(app: Any, stack: Stack) -> Any:
     # First in line, so an earlier before_request that answers (auth) still leaves the
     # route behind; Flask has already matched the URL when before_request runs.
     app.before_request_funcs.setdefault(None, []).insert(0, _note_route)
+    from flask import got_request_exception
+
+    got_request_exception.connect(_note_exception, app)
     return app
 
 
@@ -45,4 +55,7 @@ def uninstall_flask(app: Any) -> Any:
         funcs = app.before_request_funcs.get(None, [])
         if _note_route in funcs:
             funcs.remove(_note_route)
+        from flask import got_request_exception
+
+        got_request_exception.disconnect(_note_exception, app)
     return app

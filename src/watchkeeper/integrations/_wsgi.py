@@ -15,13 +15,15 @@ from ._endpoints import call_sync, error_response, make_request, method_not_allo
 from ._endpoints import response_headers as endpoint_headers
 from ._stack import Stack
 
-__all__ = ["ROUTE_KEY", "WSGIApp", "WatchkeeperWSGIMiddleware", "environ_route"]
+__all__ = ["EXCEPTION_KEY", "ROUTE_KEY", "WSGIApp", "WatchkeeperWSGIMiddleware", "environ_route"]
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 ROUTE_KEY = "watchkeeper.route"
+# Frameworks that turn handler exceptions into 500 responses leave the exception here.
+EXCEPTION_KEY = "watchkeeper.exception"
 
 
 def environ_route(environ: Environ) -> str | None:
@@ -162,6 +164,8 @@ class _TimedBody:
 
 def _finish(record: RequestRecord, hooks: list[RequestHook], environ: Environ) -> None:
     record.route = environ.get(ROUTE_KEY)
+    if record.exception is None:
+        record.exception = environ.get(EXCEPTION_KEY)
     for hook in hooks:
         try:
             hook.on_response(record)

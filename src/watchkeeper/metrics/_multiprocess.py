@@ -40,22 +40,37 @@ def shard_directory(settings: MetricsSettings) -> str | None:
     parent = _parent()
     if parent is None:
         return None
-    pid, created, cmdline = parent
-    if settings.multiprocess == "auto" and not any(s in cmdline for s in _SERVERS):
+    pid, created, argv = parent
+    if settings.multiprocess == "auto" and not _is_server(argv):
         return None
     base = Path(tempfile.gettempdir()) / f"watchkeeper-{os.getuid()}"
     # The parent's start time makes the name unique even when its pid is reused.
     return str(base / f"{pid}-{int(created * 1000)}")
 
 
-def _parent() -> tuple[int, float, str] | None:
+def _parent() -> tuple[int, float, list[str]] | None:
     import psutil
 
     try:
         proc = psutil.Process(os.getppid())
-        return proc.pid, proc.create_time(), " ".join(proc.cmdline()).lower()
+        return proc.pid, proc.create_time(), proc.cmdline()
     except (psutil.Error, OSError):
         return None
+
+
+def _is_server(argv: list[str]) -> bool:
+    """Whether the parent is a pre-fork server's master: the server program itself
+    (``gunicorn ...``, ``python -m uvicorn ...``, gunicorn's ``gunicorn: master`` title),
+    not merely a command line that mentions one (``timeout 60 uvicorn``, a shell script)."""
+    if not argv:
+        return False
+    program = os.path.basename(argv[0]).lower()
+    if program.startswith(_SERVERS):
+        return True
+    if program.startswith("python"):
+        rest = [a for a in argv[1:3] if a != "-m"]
+        return bool(rest) and os.path.basename(rest[0]).lower().startswith(_SERVERS)
+    return False
 
 
 def open_shard(directory: str) -> ShardStore:
