@@ -51,19 +51,23 @@ def test_fastapi_under_uvicorn_reports_exact_red_metrics() -> None:
     assert value(text, "http_requests_exceptions_total", route="/boom",
                  exception_type="ValueError") == 1
     # The raw path never becomes a label; excluded paths are not counted.
-    assert "/items/1" not in text and 'route="/health"' not in text
+    assert "/items/1" not in text
+    assert 'route="/health"' not in text
     assert 'route="/metrics"' not in text
     # Streaming is timed to the last chunk (3 x 100 ms) ...
     stream_sum = value(text, "http_request_duration_seconds_sum", route="/stream")
-    assert stream_sum is not None and stream_sum >= 0.29
+    assert stream_sum is not None
+    assert stream_sum >= 0.29
     assert value(text, "http_response_size_bytes_sum", route="/stream") == 300
     # ... and the 0.5 s background task is not part of the request's latency.
     background_sum = value(text, "http_request_duration_seconds_sum", route="/background")
-    assert background_sum is not None and background_sum < 0.25
+    assert background_sum is not None
+    assert background_sum < 0.25
     assert time.perf_counter() - started >= 0.8
     assert value(text, "http_request_size_bytes_sum", route="/items", method="POST") == len(
         b'{"a":"b"}')
-    assert value(text, "process_resident_memory_bytes") and value(text, "python_info")
+    assert value(text, "process_resident_memory_bytes")
+    assert value(text, "python_info")
     assert value(text, "python_asyncio_event_loop_lag_seconds") is not None
 
 
@@ -113,7 +117,8 @@ def test_flask_under_gunicorn() -> None:
     assert _count(text, "/missing", "404") == 1
     assert _count(text, "<unmatched>", "404") == 1
     stream_sum = value(text, "http_request_duration_seconds_sum", route="/stream")
-    assert stream_sum is not None and stream_sum >= 0.29
+    assert stream_sum is not None
+    assert stream_sum >= 0.29
 
 
 def test_django_under_gunicorn() -> None:

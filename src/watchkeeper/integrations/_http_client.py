@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import DEFAULT_LATENCY_BUCKETS
-from ..metrics import Registry
+from ..metrics import Registry, method_label
 
 __all__ = ["ClientMetrics", "instrument_http_clients", "uninstrument_http_clients"]
 
@@ -39,12 +39,13 @@ class ClientMetrics:
             ("host", "error_type"))
 
     def done(self, host: str, method: str, seconds: float, status: int) -> None:
+        method = method_label(method)
         self.requests.labels(host, method, str(status)).inc()
         self.duration.labels(host, method).observe(seconds)
 
     def failed(self, host: str, method: str, seconds: float, exc: BaseException) -> None:
         self.errors.labels(host, _error_type(exc)).inc()
-        self.duration.labels(host, method).observe(seconds)
+        self.duration.labels(host, method_label(method)).observe(seconds)
 
 
 def _error_type(exc: BaseException) -> str:

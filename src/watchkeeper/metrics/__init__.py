@@ -27,6 +27,7 @@ from ._histogram import Histogram, HistogramChild
 from ._host import HostCollector
 from ._http_server import HttpServerHook
 from ._loop_lag import start_loop_lag_monitor
+from ._names import method_label
 from ._process import ProcessCollector
 from ._registry import Registry
 from ._workers import aggregation, bind_workers, unbind_workers, watch_forks
@@ -51,6 +52,7 @@ __all__ = [
     "cache_access",
     "db_pool_status",
     "foreign_name_owner",
+    "method_label",
     "metrics_endpoint",
     "record_cost",
     "record_db_operation",

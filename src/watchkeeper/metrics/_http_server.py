@@ -6,14 +6,11 @@ from typing import Any
 
 from .._http_types import EndpointResponse, RequestRecord
 from ..config import MetricsSettings
+from ._names import method_label
 from ._registry import Registry
 
 __all__ = ["HttpServerHook"]
 
-_METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-)
-_OTHER_METHOD = "_OTHER"  # as OpenTelemetry: arbitrary methods must not mint series
 
 
 class HttpServerHook:
@@ -61,7 +58,7 @@ class HttpServerHook:
 
     def on_response(self, record: RequestRecord) -> None:
         self._in_flight.pop(id(record), None)
-        method = record.method if record.method in _METHODS else _OTHER_METHOD
+        method = method_label(record.method)
         route = record.route or self._unmatched
         key = (method, route, record.status)
         series = self._series.get(key)
@@ -91,7 +88,7 @@ class HttpServerHook:
     def refresh_in_progress(self) -> None:
         counts: dict[tuple[str, str], int] = {}
         for record in list(self._in_flight.values()):
-            method = record.method if record.method in _METHODS else _OTHER_METHOD
+            method = method_label(record.method)
             key = (method, record.current_route() or self._unmatched)
             counts[key] = counts.get(key, 0) + 1
         # Every (method, route) served so far shows, at 0 when idle, so dashboards and

@@ -7,7 +7,16 @@ import re
 
 from ..exceptions import LabelError, MetricError
 
-__all__ = ["check_label_names", "check_metric_name", "escape_help", "escape_label", "format_value"]
+__all__ = [
+    "HTTP_METHODS",
+    "OTHER_METHOD",
+    "check_label_names",
+    "check_metric_name",
+    "escape_help",
+    "escape_label",
+    "format_value",
+    "method_label",
+]
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -40,6 +49,17 @@ def escape_label(value: str) -> str:
 
 def escape_help(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n")
+
+
+HTTP_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+OTHER_METHOD = "_OTHER"  # as OpenTelemetry: arbitrary methods must not mint series
+
+
+def method_label(method: str) -> str:
+    """The method as a label value: one of the standard methods, else ``_OTHER``."""
+    return method if method in HTTP_METHODS else OTHER_METHOD
 
 
 _INF = math.inf
