@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 from watchkeeper._http_types import EndpointRequest, EndpointResponse
 from watchkeeper.config import Settings, load_settings
@@ -76,3 +77,14 @@ class HangingServer:
         for conn in self.connections:
             conn.close()
         self.sock.close()
+
+
+async def get(port: int, path: str) -> tuple[int, float]:
+    """One raw HTTP/1.1 GET (new connection): (status, seconds). Light enough that 200 at
+    once measure the server, not the client."""
+    start = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".encode())
+    data = await reader.read()
+    writer.close()
+    return int(data.split(b" ", 2)[1]), time.monotonic() - start

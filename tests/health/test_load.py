@@ -15,21 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import HangingServer, free_port
+from .helpers import HangingServer, free_port, get
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
 SRC = HERE.parents[1] / "src"
 TIMEOUT = 1.0
-
-
-async def get(port: int, path: str) -> tuple[int, float]:
-    start = time.monotonic()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".encode())
-    data = await reader.read()
-    writer.close()
-    return int(data.split(b" ", 2)[1]), time.monotonic() - start
 
 
 @pytest.fixture

@@ -141,6 +141,12 @@ class CircuitBreaker:
             f"breaker_{name}_{id(self)}", default=())
         self.last_failure: str | None = None
         _breakers[name] = self
+        hook = _state_hook
+        if hook is not None:  # export the initial state, not only transitions
+            try:
+                hook(self, CLOSED, CLOSED)
+            except Exception:
+                _log.exception("circuit breaker %s: state hook failed", name)
 
     # -- state ---------------------------------------------------------------------------
     @property

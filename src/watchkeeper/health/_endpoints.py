@@ -1,8 +1,8 @@
 """The health endpoints: framework-free handlers over the runner's cache.
 
 Every handler is async and cheap: it reads cached results and waits (bounded by each
-check's timeout) only for checks that have none. ``/health/live`` touches nothing but
-memory. A handler that fails answers 503 with a JSON reason; it never lets a 500 out.
+check's timeout) only for checks that have none; ``/health/ready`` never waits and
+``/health/live`` touches nothing but memory. A handler that fails answers 503 with a JSON reason; it never lets a 500 out.
 """
 
 from __future__ import annotations
@@ -81,12 +81,12 @@ def _fresh(request: EndpointRequest) -> bool:
     return request.query.get("fresh", "").lower() in ("1", "true", "yes")
 
 
-async def _evaluate(health: Health, request: EndpointRequest
+async def _evaluate(health: Health, request: EndpointRequest, *, wait: bool = True
                     ) -> tuple[Status, dict[str, CheckResult], dict[str, Any]]:
     """Run/read every enabled check and fold checks and components into one status."""
     runner = health.runner
     names = [n for n, s in runner.states.items() if s.spec.enabled]
-    results = await runner.results(names, fresh=_fresh(request))
+    results = await runner.results(names, fresh=wait and _fresh(request), wait=wait)
     status = Status.PASS
     for name, result in results.items():
         critical = runner.states[name].spec.critical
@@ -142,7 +142,10 @@ async def _live(health: Health, request: EndpointRequest) -> tuple[int, dict[str
 
 
 async def _ready(health: Health, request: EndpointRequest) -> tuple[int, dict[str, Any]]:
-    status, results, comps = await _evaluate(health, request)
+    # Readiness never waits on a check: a dependency whose first result is not in yet
+    # is not known to work, so the pod is not ready (503) until it is. A probe thus
+    # answers at cache speed even when a burst arrives while a dependency hangs.
+    status, results, comps = await _evaluate(health, request, wait=False)
     failing = sorted(
         [n for n, r in results.items() if not r.ok and health.runner.states[n].spec.critical]
         + [n for n, c in comps.items() if not c.ok and c.critical])

@@ -47,7 +47,9 @@ class HealthMetrics:
     def _family(self, kind: str, name: str, doc: str, label: str, **kwargs: Any) -> Any:
         family = self._families.get(name)
         if family is None and self._registry is not None:
-            family = getattr(self._registry, kind)(name, doc, (label,), **kwargs)
+            full_name = getattr(self._registry, "full_name", None)  # namespace prefix
+            exposed = full_name(name) if callable(full_name) else name
+            family = getattr(self._registry, kind)(exposed, doc, (label,), **kwargs)
             self._families[name] = family
         return family
 

@@ -124,10 +124,13 @@ class Runner:
         return (self.clock() if now is None else now) - result.timestamp > budget
 
     # -- reading results (any thread, any loop) -------------------------------------------------
-    async def results(self, names: Iterable[str], *, fresh: bool = False) -> dict[str, CheckResult]:
-        """The current result of each check; a check with no usable cached result (or every
-        check when ``fresh``) is run, joining any run in flight, and waited for no longer
-        than its timeout. Never raises for a check's sake."""
+    async def results(self, names: Iterable[str], *, fresh: bool = False,
+                      wait: bool = True) -> dict[str, CheckResult]:
+        """The current result of each check. A check with no usable cached result (or every
+        check when ``fresh``) is run, joining any run in flight; with ``wait`` the caller
+        waits for it no longer than the check's timeout, without ``wait`` it gets the
+        stale result or, before the first one, a failing "no result yet". Never raises for
+        a check's sake."""
         out: dict[str, CheckResult] = {}
         waits: list[tuple[str, float, asyncio.Future[CheckResult]]] = []
         now = self.clock()
@@ -138,11 +141,22 @@ class Runner:
             if not fresh and not self.is_stale(state, now) and state.result is not None:
                 out[name] = state.result
                 continue
+            if not wait:
+                self.loop.call(self._kick, name)
+                out[name] = state.result or CheckResult(
+                    name, Status.FAIL, "no result yet (first run in progress)", 0.0, now)
+                continue
             future = asyncio.wrap_future(self.loop.submit(self._join(name)))
             waits.append((name, self.timeout_of(state.spec), future))
         if waits:
             await asyncio.gather(*(self._bounded(n, t, f, out) for n, t, f in waits))
         return out
+
+    def _kick(self, name: str) -> None:
+        """Start a run unless one is in flight (on the health loop, fire and forget)."""
+        state = self.states.get(name)
+        if state is not None and (state.attempt is None or state.attempt.done()):
+            state.attempt = asyncio.ensure_future(self._attempt(state))
 
     async def _bounded(self, name: str, timeout: float, future: asyncio.Future[CheckResult],
                        out: dict[str, CheckResult]) -> None:

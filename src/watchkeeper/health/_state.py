@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +40,8 @@ class Health:
                              clock=clock, background=background)
         self.metrics = metrics
         self.process_start = _process_start(clock)
+        self.pid = os.getpid()
+        self.metrics_registry: RegistryLike | None = None
 
     def uptime(self) -> float:
         return max(0.0, self.clock() - self.process_start)
@@ -53,7 +56,8 @@ class Health:
 
     def close(self) -> None:
         self.runner.stop()
-        self.loop.stop()
+        if self.pid == os.getpid():  # a forked child has no copy of the loop's thread
+            self.loop.stop()
 
 
 def _process_start(clock: Callable[[], float]) -> float:
@@ -66,6 +70,7 @@ def _process_start(clock: Callable[[], float]) -> float:
 
 
 _lock = threading.Lock()
+_fork_lock = threading.Lock()
 _current: Health | None = None
 _builtin_names: set[str] = set()
 _marked = threading.Event()
@@ -87,8 +92,8 @@ def configure(settings: Settings | None = None, *, metrics_registry: RegistryLik
         settings = runtime_settings()
     registry = default_registry()
     specs = [build_from_settings(entry) for entry in settings.health.checks]  # fail first
-    metrics = HealthMetrics(metrics_registry if metrics_registry is not None
-                            else _default_metrics_registry())
+    chosen = metrics_registry if metrics_registry is not None else _default_metrics_registry()
+    metrics = HealthMetrics(chosen)
     with _lock:
         old, _current = _current, None
         if old is not None:
@@ -103,6 +108,7 @@ def configure(settings: Settings | None = None, *, metrics_registry: RegistryLik
             _builtin_names.add(spec.name)
         health = Health(settings, registry=registry, metrics=metrics, clock=clock,
                         background=background)
+        health.metrics_registry = metrics_registry
         set_state_hook(lambda breaker, old_state, new: metrics.breaker_state(breaker.name, new))
         for breaker in all_breakers():
             metrics.breaker_state(breaker.name, breaker.state)
@@ -127,6 +133,15 @@ def current() -> Health:
     health = _current
     if health is None:
         return configure()
+    if health.pid != os.getpid():
+        # A pre-fork server forked us after configure(): threads do not survive a fork,
+        # so this worker gets its own health loop and fresh check state.
+        with _fork_lock:
+            health = _current
+            if health is not None and health.pid != os.getpid():
+                return configure(health.settings, metrics_registry=health.metrics_registry,
+                                 clock=health.clock, background=health.runner.background)
+        assert health is not None
     return health
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +36,8 @@ def tls_check(host: str, port: int = 443, *, warn_days: float = 14, fail_days: f
             cert = writer.get_extra_info("peercert") or {}
         finally:
             writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
         not_after = cert.get("notAfter")
         if not isinstance(not_after, str):
             return Status.FAIL, f"{host}:{port} presented no certificate expiry"
