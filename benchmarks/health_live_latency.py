@@ -134,8 +134,8 @@ def main() -> int:
         time.sleep(2.0)  # let the checks start hanging
         results: dict[str, list[dict[str, float]]] = {"/bare": [], "/health/live": []}
         for _ in range(args.rounds):
-            for path in results:
-                results[path].append(_wrk(base + path, args.seconds, args.connections))
+            for path, runs in results.items():
+                runs.append(_wrk(base + path, args.seconds, args.connections))
         import httpx
 
         checks = httpx.get(base + "/health/checks", timeout=10).json()["checks"]

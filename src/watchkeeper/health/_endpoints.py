@@ -2,7 +2,8 @@
 
 Every handler is async and cheap: it reads cached results and waits (bounded by each
 check's timeout) only for checks that have none; ``/health/ready`` never waits and
-``/health/live`` touches nothing but memory. A handler that fails answers 503 with a JSON reason; it never lets a 500 out.
+``/health/live`` touches nothing but memory. A handler that fails answers 503 with a
+JSON reason; it never lets a 500 out.
 """
 
 from __future__ import annotations
