@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
@@ -39,11 +40,14 @@ def http_check(
         wanted = frozenset(expected_status)
     shown = redact(url)
     request_headers = dict(headers or {})
+    # Built once: a fresh httpx client would load the CA bundle on every run, holding the
+    # GIL for milliseconds that the app's request threads would feel.
+    tls: ssl.SSLContext | bool = ssl.create_default_context() if verify else False
 
     async def http() -> tuple[bool, str]:
         start = time.monotonic()
         # The runner enforces the check's timeout; httpx's own would only race it.
-        async with httpx.AsyncClient(timeout=None, verify=verify) as client:
+        async with httpx.AsyncClient(timeout=None, verify=tls) as client:
             try:
                 response = await client.request(method, url, headers=request_headers)
             except httpx.HTTPError as exc:
