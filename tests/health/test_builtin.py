@@ -201,3 +201,34 @@ def test_event_loop_lag_check_levels() -> None:
     assert status in (health.Status.PASS, health.Status.WARN, health.Status.FAIL)
     with pytest.raises(health.HealthCheckConfigError):
         health.event_loop_lag_check(warn=2, fail=1)
+
+
+def test_sqlalchemy_engine(tmp_path: Path) -> None:
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        result = run_check(health.sqlalchemy_check(engine))
+        assert result.ok
+        assert "SELECT 1 -> 1" in result.message
+    finally:
+        engine.dispose()
+    broken = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    health.reset()
+    failed = run_check(health.sqlalchemy_check(broken))
+    assert not failed.ok
+    assert "OperationalError" in failed.message
+    broken.dispose()
+
+
+async def test_sqlalchemy_async_engine_with_postgres(postgres: Any) -> None:
+    sqlalchemy_async = pytest.importorskip("sqlalchemy.ext.asyncio", exc_type=ImportError)
+    dsn = postgres.dsn.replace("postgresql://", "postgresql+asyncpg://")
+    engine = sqlalchemy_async.create_async_engine(dsn)
+    try:
+        check = health.sqlalchemy_check(engine)
+        ok, message = await check()
+        assert ok
+        assert "***" in message
+        assert "s3cr3t" not in message
+    finally:
+        await engine.dispose()
