@@ -136,7 +136,8 @@ def test_class_form() -> None:
 def test_public_api() -> None:
     assert sorted(health.__all__) == sorted([
         "BreakerListener", "CheckFunc", "CheckResult", "CircuitBreaker", "CircuitOpenError",
-        "HealthCheck", "HealthCheckConfigError", "HealthError", "Status", "add_check", "check",
+        "HealthCheck", "HealthCheckConfigError", "HealthError", "RedisBreakerState", "Status",
+        "add_check", "check",
         "configure", "disk_check", "dns_check", "endpoints", "event_loop_lag_check",
         "file_check", "http_check", "k8s_probes", "k8s_probes_yaml", "kafka_check",
         "mark_started", "memory_check", "postgres_check", "redis_check", "reset",

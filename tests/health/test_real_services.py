@@ -9,7 +9,7 @@ import pytest
 from watchkeeper import health
 
 from .conftest import PG_PASSWORD, REDIS_PASSWORD, Postgres, Redis
-from .helpers import HangingServer, make_settings
+from .helpers import HangingServer, free_port, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +89,49 @@ def test_from_settings(postgres: Postgres, redis_server: Redis) -> None:
     ]))
     assert h.runner.run_now("db", 10).ok
     assert h.runner.run_now("cache", 10).ok
+
+
+def test_breaker_state_shared_through_redis(redis_server: Redis) -> None:
+    shared_a = health.RedisBreakerState(redis_server.url, poll_interval=0.05,
+                                        prefix="test:breaker:")
+    shared_b = health.RedisBreakerState(redis_server.url, poll_interval=0.05,
+                                        prefix="test:breaker:")
+    replica_a = health.CircuitBreaker("shared-payments", fail_max=1, reset_timeout=30)
+    replica_b = health.CircuitBreaker("shared-payments", fail_max=1, reset_timeout=30)
+    shared_a.attach(replica_a)
+    shared_b.attach(replica_b)
+    try:
+        replica_a.open()
+        deadline = time.monotonic() + 5
+        while replica_b.state != "open" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert replica_b.state == "open"
+        with pytest.raises(health.CircuitOpenError):
+            replica_b.call(lambda: None)
+        replica_a.close()
+        import redis
+
+        client = redis.Redis.from_url(redis_server.url)
+        deadline = time.monotonic() + 5
+        while client.exists("test:breaker:shared-payments") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not client.exists("test:breaker:shared-payments")
+        client.close()
+    finally:
+        shared_a.close()
+        shared_b.close()
+
+
+def test_shared_state_with_redis_down_decides_locally() -> None:
+    shared = health.RedisBreakerState(f"redis://127.0.0.1:{free_port()}/0", poll_interval=0.05)
+    breaker = health.CircuitBreaker("lonely", fail_max=1)
+    shared.attach(breaker)
+    try:
+        start = time.monotonic()
+        breaker.open()
+        assert time.monotonic() - start < 0.05  # never waits on Redis
+        assert breaker.state == "open"
+        breaker.close()
+        assert breaker.call(lambda: 5) == 5
+    finally:
+        shared.close()

@@ -6,6 +6,7 @@ Owns the check registry and runner (timeouts, single-flight, background refresh)
 
 from ..exceptions import CircuitOpenError, HealthCheckConfigError, HealthError
 from ._breaker import BreakerListener, CircuitBreaker
+from ._breaker_redis import RedisBreakerState
 from ._builtin import (
     disk_check,
     dns_check,
@@ -35,6 +36,7 @@ __all__ = [
     "HealthCheck",
     "HealthCheckConfigError",
     "HealthError",
+    "RedisBreakerState",
     "Status",
     "add_check",
     "check",

@@ -140,6 +140,9 @@ class CircuitBreaker:
         self._permits: contextvars.ContextVar[tuple[_Permit, ...]] = contextvars.ContextVar(
             f"breaker_{name}_{id(self)}", default=())
         self.last_failure: str | None = None
+        # True while a transition adopted from shared state is being announced, so the
+        # shared-state listener does not publish it back.
+        self.adopting = False
         _breakers[name] = self
         hook = _state_hook
         if hook is not None:  # export the initial state, not only transitions
@@ -191,6 +194,21 @@ class CircuitBreaker:
     def close(self) -> None:
         """Force the circuit closed, forgetting failures."""
         self._transition_locked_call(CLOSED)
+
+    def adopt_open(self, age: float) -> bool:
+        """Open because another replica opened ``age`` seconds ago (shared state); the
+        remaining reset timeout is kept. Returns whether this changed anything."""
+        with self._lock:
+            if self._state == OPEN or age >= self.reset_timeout:
+                return False
+            old = self._set(OPEN)
+            self._opened_at = self._clock() - max(0.0, age)
+        self.adopting = True
+        try:
+            self._notify(old, OPEN)
+        finally:
+            self.adopting = False
+        return True
 
     def _transition_locked_call(self, new: State) -> None:
         with self._lock:
