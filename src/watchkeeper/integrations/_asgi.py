@@ -84,17 +84,13 @@ class WatchkeeperASGIMiddleware:
         if stack.is_excluded(path):
             await self.app(scope, receive, send)
             return
-        await self._observe(stack, scope, receive, send, path)
-
-    async def _observe(self, stack: Stack, scope: Scope, receive: Receive, send: Send,
-                       path: str) -> None:
+        # Everything below runs for every observed request: kept inline and flat on purpose.
         start = perf_counter()
         client = scope.get("client")
         record = RequestRecord(
-            method=scope["method"], path=path,
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            scheme=scope.get("scheme", "http"), client=client[0] if client else None,
-            start=start, start_time=time(), raw=scope, resolve_route=scope_route,
+            scope["method"], path, scope.get("query_string", b"").decode("latin-1"),
+            scope.get("scheme", "http"), client[0] if client else None, start, time(), scope,
+            scope_route,
         )
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -119,11 +115,12 @@ class WatchkeeperASGIMiddleware:
 
             async def send_wrapper(message: Message) -> None:
                 nonlocal end
-                if message["type"] == "http.response.body":
+                kind = message["type"]
+                if kind == "http.response.body":
                     record.response_bytes += len(message.get("body", b""))
                     if not message.get("more_body", False):
                         end = perf_counter()
-                elif message["type"] == "http.response.start":
+                elif kind == "http.response.start":
                     record.status = message["status"]
                     if record.response_headers:
                         message["headers"] = [
@@ -144,7 +141,7 @@ class WatchkeeperASGIMiddleware:
             record.route = scope_route(scope)
             if record.exception is None:
                 record.exception = scope.get(EXCEPTION_KEY)
-            for hook in hooks[:started]:
+            for hook in hooks if started == len(hooks) else hooks[:started]:
                 try:
                     hook.on_response(record)
                 except Exception:

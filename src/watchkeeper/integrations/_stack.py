@@ -7,6 +7,7 @@ is one block in :func:`build_stack`.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 
 from .._http_types import Endpoint, RequestHook
@@ -46,10 +47,18 @@ class Stack:
                     return candidate, {param: rest}
         return None
 
+    def __post_init__(self) -> None:
+        # "/health*" is by far the common form: a startswith() tuple, not a glob per request.
+        simple = [p[:-1] for p in self.excluded_patterns
+                  if p.endswith("*") and not _is_pattern(p[:-1])]
+        globs = [p for p in self.excluded_patterns if p[:-1] not in simple]
+        self._prefixes = tuple(simple)
+        self._globs = re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
+
     def is_excluded(self, path: str) -> bool:
-        if path in self.excluded_exact:
+        if path in self.excluded_exact or path.startswith(self._prefixes):
             return True
-        return any(fnmatch.fnmatchcase(path, p) for p in self.excluded_patterns)
+        return self._globs is not None and self._globs.match(path) is not None
 
 
 def build_stack(settings: Settings) -> Stack:
