@@ -16,7 +16,7 @@ from typing import Any
 from .._http_types import EndpointResponse, RequestRecord
 from ._endpoints import error_response, is_async, make_request, method_not_allowed
 from ._endpoints import response_headers as endpoint_headers
-from ._stack import Stack
+from ._stack import StackMiddleware, hook_failed
 
 __all__ = ["ASGIApp", "WatchkeeperASGIMiddleware", "scope_route"]
 
@@ -53,21 +53,10 @@ def _is_leaf_mount(route: Any) -> bool:
     return routing is not None and isinstance(route, routing.Mount)
 
 
-class WatchkeeperASGIMiddleware:
+class WatchkeeperASGIMiddleware(StackMiddleware):
     """Wraps an ASGI app; ``stack`` decides what runs (see ``build_stack``)."""
 
-    def __init__(self, app: ASGIApp, stack: Stack | None = None) -> None:
-        self.app = app
-        self._stack = stack
-
-    @property
-    def stack(self) -> Stack:
-        if self._stack is None:
-            from .._runtime import settings
-            from ._stack import build_stack
-
-            self._stack = build_stack(settings())
-        return self._stack
+    app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,7 +94,7 @@ class WatchkeeperASGIMiddleware:
                 try:
                     early = hook.on_request(record)
                 except Exception:
-                    _hook_failed()
+                    hook_failed()
                     continue
                 if early is not None:
                     await _send_response(send, early, record.response_headers)
@@ -145,7 +134,7 @@ class WatchkeeperASGIMiddleware:
                 try:
                     hook.on_response(record)
                 except Exception:
-                    _hook_failed()
+                    hook_failed()
 
     async def _serve_endpoint(self, scope: Scope, send: Send, endpoint: Any,
                               params: dict[str, str]) -> None:
@@ -178,12 +167,6 @@ async def _send_response(send: Send, response: EndpointResponse,
                for k, v in (*endpoint_headers(response), *extra)]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
-
-
-def _hook_failed() -> None:
-    from .._runtime import registry
-
-    registry().internal_error("request_hook")
 
 
 def _start_loop_monitor() -> None:

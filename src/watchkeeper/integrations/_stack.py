@@ -9,11 +9,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .._http_types import Endpoint, RequestHook
 from ..config import Settings
 
-__all__ = ["Stack", "build_stack"]
+__all__ = ["Stack", "StackMiddleware", "build_stack", "hook_failed"]
 
 
 @dataclass
@@ -78,3 +79,27 @@ def build_stack(settings: Settings) -> Stack:
 
 def _is_pattern(path: str) -> bool:
     return any(ch in path for ch in "*?[")
+
+
+class StackMiddleware:
+    """What the ASGI and WSGI middleware share: the wrapped app and a stack, built from
+    the active settings on first use when not given."""
+
+    def __init__(self, app: Any, stack: Stack | None = None) -> None:
+        self.app = app
+        self._stack = stack
+
+    @property
+    def stack(self) -> Stack:
+        if self._stack is None:
+            from .._runtime import settings
+
+            self._stack = build_stack(settings())
+        return self._stack
+
+
+def hook_failed() -> None:
+    """Count a hook that raised; the request goes on without it."""
+    from .._runtime import registry
+
+    registry().internal_error("request_hook")
