@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent / "src"))
 
 import prometheus_client
-from _harness import median, table
 from prometheus_client import CollectorRegistry, generate_latest
 
+from _harness import median, table
 from watchkeeper.metrics import Registry, render_registry
 
 BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0]
