@@ -67,3 +67,24 @@ def test_torn_and_garbage_key_records_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "302-x.values").write_bytes(b"\x01\x02\x03")
     text = _scrape(tmp_path)
     assert value(text, "ok_total") == 5
+
+
+def test_sweep_removes_only_old_directories_without_live_workers(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from watchkeeper.metrics._multiprocess import sweep_stale
+
+    old_dead, old_live, recent_dead, ours = (tmp_path / n for n in ("1-1", "2-2", "3-3", "4-4"))
+    for directory in (old_dead, old_live, recent_dead, ours):
+        directory.mkdir()
+    (old_dead / "9-x.keys").write_bytes(b"")
+    (recent_dead / "9-y.keys").write_bytes(b"")
+    _, live_store = _worker(old_live, "10-z")
+    two_hours_ago = time.time() - 7200
+    for path in (old_dead, old_dead / "9-x.keys", old_live, *old_live.iterdir()):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    removed = sweep_stale(str(tmp_path), keep=str(ours))
+    assert removed == [str(old_dead)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2-2", "3-3", "4-4"]
+    live_store.detach()

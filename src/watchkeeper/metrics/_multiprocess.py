@@ -75,7 +75,39 @@ def _is_server(argv: list[str]) -> bool:
 
 def open_shard(directory: str) -> ShardStore:
     os.makedirs(directory, mode=0o700, exist_ok=True)
+    sweep_stale(os.path.dirname(directory), keep=directory)
     return ShardStore(directory, f"{os.getpid()}-{secrets.token_hex(4)}")
+
+
+STALE_AFTER_SECONDS = 3600.0
+
+
+def sweep_stale(base: str, keep: str, now: float | None = None) -> list[str]:
+    """Remove server directories under ``base`` whose every worker is gone and that
+    nothing touched for an hour (servers that stopped long ago). Returns what went."""
+    import shutil
+    import time
+
+    removed: list[str] = []
+    now = time.time() if now is None else now
+    try:
+        entries = [e for e in os.scandir(base) if e.is_dir() and e.path != keep]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            names = os.listdir(entry.path)
+            newest = max([entry.stat().st_mtime] + [
+                os.stat(os.path.join(entry.path, n)).st_mtime for n in names])
+        except OSError:
+            continue
+        if now - newest < STALE_AFTER_SECONDS:
+            continue
+        if any(_is_locked(os.path.join(entry.path, n)) for n in names if n.endswith(".keys")):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
 
 
 @dataclass
