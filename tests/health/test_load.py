@@ -64,20 +64,24 @@ def test_ready_under_load_while_dependency_hangs(server: tuple[int, HangingServe
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
 
-    async def wave() -> list[tuple[int, float]]:
-        return await asyncio.gather(*(get(port, "/health/ready") for _ in range(200)))
+    async def wave(path: str = "/health/ready") -> list[tuple[int, float]]:
+        return await asyncio.gather(*(get(port, path) for _ in range(200)))
 
     try:
-        waves = [asyncio.run(wave())]  # right after start: joins the first, hanging run
+        waves = [asyncio.run(wave())]  # right after start: before the first result
         time.sleep(1.5)
-        waves.append(asyncio.run(wave()))  # cached failure or the next hanging run
+        waves.append(asyncio.run(wave()))  # cached failure, the next run hanging
+        # The same burst on a plain route: on a machine too busy to serve 200 requests
+        # within the bound at all, the health endpoint must still add under 100 ms.
+        bare = asyncio.run(wave("/bare"))
     finally:
         stop.set()
         watcher.join()
     for results in waves:
         assert {status for status, _ in results} == {503}
         slowest = max(elapsed for _, elapsed in results)
-        assert slowest < TIMEOUT + 0.1, f"slowest /health/ready took {slowest:.3f}s"
-    print("waves", [(min(e for _, e in r), max(e for _, e in r)) for r in waves], "peak", peak,
-          "accepted", dependency.accepted)
+        bound = max(TIMEOUT, *(elapsed for _, elapsed in bare)) + 0.1
+        assert slowest < bound, f"slowest /health/ready took {slowest:.3f}s"
+    print("waves (min, max s)", [(min(e for _, e in r), max(e for _, e in r)) for r in waves],
+          "bare max", max(e for _, e in bare), "peak", peak, "accepted", dependency.accepted)
     assert peak <= 1

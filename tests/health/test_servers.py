@@ -50,14 +50,17 @@ def test_health_endpoints_on_real_servers(kind: str, hanging_server: HangingServ
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
 
-    async def wave() -> list[tuple[int, float]]:
-        return await asyncio.gather(*(get(port, "/health/ready") for _ in range(200)))
+    async def wave(path: str = "/health/ready") -> list[tuple[int, float]]:
+        return await asyncio.gather(*(get(port, path) for _ in range(200)))
 
     with serve(SERVERS[kind](port), port, env=env, probe="/health/live", cwd=APPS) as base:
         try:
             waves = [asyncio.run(wave())]
             time.sleep(0.5)
             waves.append(asyncio.run(wave()))
+            # The same burst on a plain route: on a machine too busy to serve 200 requests
+            # within the bound at all, the health endpoint must still add under 100 ms.
+            bare = asyncio.run(wave("/hello"))
         finally:
             stop.set()
             watcher.join()
@@ -71,11 +74,13 @@ def test_health_endpoints_on_real_servers(kind: str, hanging_server: HangingServ
             hello = client.get("/hello")
     print(kind, "waves (min, max s):",
           [(round(min(e for _, e in r), 3), round(max(e for _, e in r), 3)) for r in waves],
-          "peak in-flight:", peak, "connections accepted:", hanging_server.accepted)
+          "bare max:", round(max(e for _, e in bare), 3), "peak in-flight:", peak,
+          "connections accepted:", hanging_server.accepted)
     for results in waves:
         assert {status for status, _ in results} == {503}
         slowest = max(elapsed for _, elapsed in results)
-        assert slowest < TIMEOUT + 0.1, f"{kind}: slowest /health/ready took {slowest:.3f}s"
+        bound = max(TIMEOUT, *(elapsed for _, elapsed in bare)) + 0.1
+        assert slowest < bound, f"{kind}: slowest /health/ready took {slowest:.3f}s"
     assert peak <= 1
     assert live.status_code == 200
     assert overall.status_code == 503
