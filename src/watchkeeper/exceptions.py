@@ -9,9 +9,14 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     WatchkeeperError
     ├── ConfigError                 invalid settings: names field, value and source
     ├── InstrumentationError        instrument() got something it cannot instrument
-    └── MetricError
-        ├── DuplicateMetricError    a name already registered with another shape
-        └── LabelError              wrong label names or values for a metric
+    ├── MetricError
+    │   ├── DuplicateMetricError    a name already registered with another shape
+    │   └── LabelError              wrong label names or values for a metric
+    └── NotifyError
+        ├── NotifyConfigError       invalid alertmanager.yml: names file:line and the problem
+        ├── NotifyTemplateError     a notification template does not parse or execute
+        ├── SilenceError            invalid silence, or no silence with that id
+        └── ReceiverError           a receiver could not deliver (after retries)
 
 Each later stage adds its own small subtree here (PromQL, rules, notify, health, ...).
 """
@@ -27,6 +32,11 @@ __all__ = [
     "InstrumentationError",
     "LabelError",
     "MetricError",
+    "NotifyConfigError",
+    "NotifyError",
+    "NotifyTemplateError",
+    "ReceiverError",
+    "SilenceError",
     "WatchkeeperError",
 ]
 
@@ -76,3 +86,39 @@ class DuplicateMetricError(MetricError):
 
 class LabelError(MetricError):
     """Label names or values do not match the metric's definition."""
+
+
+class NotifyError(WatchkeeperError):
+    """Something in the notification pipeline (``watchkeeper.notify``) went wrong."""
+
+
+class NotifyConfigError(NotifyError):
+    """An Alertmanager configuration file is invalid.
+
+    ``file`` and ``line`` (1-based, 0 when unknown) say where; ``problem`` says what.
+    """
+
+    def __init__(self, problem: str, file: str = "", line: int = 0) -> None:
+        self.problem = problem
+        self.file = file
+        self.line = line
+        where = file if file else "<config>"
+        if line:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class NotifyTemplateError(NotifyError):
+    """A notification template failed to parse or to execute (names template and line)."""
+
+
+class SilenceError(NotifyError):
+    """A silence is invalid, or no silence has the given id."""
+
+
+class ReceiverError(NotifyError):
+    """A receiver integration failed to deliver a notification."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(message)
