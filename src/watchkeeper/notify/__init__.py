@@ -1,0 +1,56 @@
+"""Notification pipeline: Alertmanager's routing, grouping, silences and receivers in-process.
+
+Owns the alertmanager.yml reader, the routing tree, aggregation groups and their timing,
+inhibition, silences, time intervals, the notification log, escalation and receivers.
+"""
+
+from ._alert import Alert, fingerprint
+from ._api_http import create_app
+from ._config import Config, load_config, parse_config
+from ._data import NotifyContext
+from ._dispatch import AggrGroup, Dispatcher, FlushJob
+from ._escalation import EscalationLevel, EscalationPolicy, Escalations, OnCallRotation, severity_priority
+from ._inhibit import Inhibitor
+from ._manager import AlertManager, Notification
+from ._matchers import Matcher, Matchers, MatchType, parse_matcher, parse_matchers
+from ._muter import Muter
+from ._nflog import NotificationLog
+from ._route import Route, build_route
+from ._silence import Silence, Silences
+from ._template import Template, TemplateSet
+from ._timeinterval import TimeInterval
+
+__all__ = [
+    "AggrGroup",
+    "Alert",
+    "AlertManager",
+    "Config",
+    "Dispatcher",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "Escalations",
+    "FlushJob",
+    "Inhibitor",
+    "MatchType",
+    "Matcher",
+    "Matchers",
+    "Muter",
+    "Notification",
+    "NotificationLog",
+    "NotifyContext",
+    "OnCallRotation",
+    "Route",
+    "Silence",
+    "Silences",
+    "Template",
+    "TemplateSet",
+    "TimeInterval",
+    "build_route",
+    "create_app",
+    "fingerprint",
+    "load_config",
+    "parse_config",
+    "parse_matcher",
+    "parse_matchers",
+    "severity_priority",
+]

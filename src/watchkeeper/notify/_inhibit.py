@@ -1,0 +1,63 @@
+"""Inhibition: a firing source alert mutes target alerts with equal labels."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from ._alert import Alert
+from ._config import InhibitRuleConfig
+from ._matchers import Matchers
+
+__all__ = ["InhibitRule", "Inhibitor"]
+
+
+class InhibitRule:
+    """One ``inhibit_rules`` entry with its cache of source alerts."""
+
+    def __init__(self, cfg: InhibitRuleConfig) -> None:
+        self.source: Matchers = cfg.source_matchers
+        self.target: Matchers = cfg.target_matchers
+        self.equal = cfg.equal
+        self.sources: dict[int, Alert] = {}
+
+    def inhibited_by(self, labels: Mapping[str, str], now: datetime,
+                     exclude_two_sided: bool) -> Alert | None:
+        for alert in self.sources.values():
+            if alert.resolved_at(now):
+                continue
+            if any(alert.labels.get(n, "") != labels.get(n, "") for n in self.equal):
+                continue
+            if exclude_two_sided and self.target.matches(alert.labels):
+                continue
+            return alert
+        return None
+
+
+class Inhibitor:
+    """Alertmanager's inhibitor; fed every alert the store receives; a :class:`Muter`."""
+
+    def __init__(self, rules: Iterable[InhibitRuleConfig]) -> None:
+        self.rules = [InhibitRule(r) for r in rules]
+        self._lock = threading.Lock()
+
+    def observe(self, alert: Alert) -> None:
+        with self._lock:
+            for rule in self.rules:
+                if rule.source.matches(alert.labels):
+                    rule.sources[alert.fingerprint] = alert
+
+    def forget(self, fingerprint: int) -> None:
+        with self._lock:
+            for rule in self.rules:
+                rule.sources.pop(fingerprint, None)
+
+    def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
+        with self._lock:
+            for rule in self.rules:
+                if not rule.target.matches(labels):
+                    continue
+                if rule.inhibited_by(labels, now, rule.source.matches(labels)) is not None:
+                    return True
+        return False
