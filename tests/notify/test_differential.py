@@ -50,7 +50,9 @@ receivers:
   - name: db
     webhook_configs: [{url: "BASE/db"}]
   - name: pager
-    webhook_configs: [{url: "BASE/pager", send_resolved: true}, {url: "BASE/pager2", send_resolved: false}]
+    webhook_configs:
+      - {url: "BASE/pager", send_resolved: true}
+      - {url: "BASE/pager2", send_resolved: false}
 """
 
 

@@ -9,7 +9,13 @@ from ._api_http import create_app
 from ._config import Config, load_config, parse_config
 from ._data import NotifyContext
 from ._dispatch import AggrGroup, Dispatcher, FlushJob
-from ._escalation import EscalationLevel, EscalationPolicy, Escalations, OnCallRotation, severity_priority
+from ._escalation import (
+    EscalationLevel,
+    EscalationPolicy,
+    Escalations,
+    OnCallRotation,
+    severity_priority,
+)
 from ._inhibit import Inhibitor
 from ._manager import AlertManager, Notification
 from ._matchers import Matcher, Matchers, MatchType, parse_matcher, parse_matchers

@@ -163,6 +163,18 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
     async def statistics(request: Request) -> Response:
         return _json(am.statistics())
 
+    async def ack(request: Request) -> Response:
+        try:
+            raw = await request.body()
+            by = str((orjson.loads(raw) if raw.strip() else {}).get("by", ""))
+            done = am.acknowledge(request.path_params["fp"], by)
+        except (ValueError, orjson.JSONDecodeError, AttributeError) as exc:
+            return _error(str(exc))
+        return _json({"acknowledged": done})
+
+    async def escalations(request: Request) -> Response:
+        return _json(am.escalations.status() if am.escalations is not None else [])
+
     routes = [
         Route("/api/v2/alerts", get_alerts, methods=["GET"]),
         Route("/api/v2/alerts", post_alerts, methods=["POST"]),
@@ -175,12 +187,14 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
         Route("/api/v2/receivers", receivers, methods=["GET"]),
         Route("/api/v2/history", history, methods=["GET"]),
         Route("/api/v2/statistics", statistics, methods=["GET"]),
+        Route("/api/v2/escalations", escalations, methods=["GET"]),
+        Route("/api/v2/escalations/{fp}/ack", ack, methods=["POST"]),
     ]
     if not manage_lifespan:
         return Starlette(routes=routes)
 
-    from contextlib import asynccontextmanager
     from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

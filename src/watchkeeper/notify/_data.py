@@ -32,26 +32,26 @@ class NotifyContext:
 class Pairs(list[dict[str, str]]):
     """``KV.SortedPairs`` result: ``{Name, Value}`` items with ``Names``/``Values``."""
 
-    def Names(self) -> list[str]:  # noqa: N802 - Go template name
+    def Names(self) -> list[str]:
         return [p["Name"] for p in self]
 
-    def Values(self) -> list[str]:  # noqa: N802
+    def Values(self) -> list[str]:
         return [p["Value"] for p in self]
 
 
 class KV(dict[str, str]):
     """Label or annotation map with the helper methods Alertmanager templates call."""
 
-    def SortedPairs(self) -> Pairs:  # noqa: N802 - Go template name
+    def SortedPairs(self) -> Pairs:
         return Pairs({"Name": k, "Value": self[k]} for k in sorted(self))
 
-    def Names(self) -> list[str]:  # noqa: N802
+    def Names(self) -> list[str]:
         return sorted(self)
 
-    def Values(self) -> list[str]:  # noqa: N802
+    def Values(self) -> list[str]:
         return [self[k] for k in sorted(self)]
 
-    def Remove(self, names: Iterable[str]) -> KV:  # noqa: N802
+    def Remove(self, names: Iterable[str]) -> KV:
         drop = set(names)
         return KV({k: v for k, v in self.items() if k not in drop})
 
@@ -61,10 +61,10 @@ class TemplateAlert(dict[str, Any]):
 
 
 class AlertList(list[TemplateAlert]):
-    def Firing(self) -> AlertList:  # noqa: N802
+    def Firing(self) -> AlertList:
         return AlertList(a for a in self if a["Status"] == "firing")
 
-    def Resolved(self) -> AlertList:  # noqa: N802
+    def Resolved(self) -> AlertList:
         return AlertList(a for a in self if a["Status"] == "resolved")
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - template text keeps its own line structure
 """Default notification templates (watchkeeper's own text, with Alertmanager's names)."""
 
 from __future__ import annotations

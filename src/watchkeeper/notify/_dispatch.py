@@ -98,9 +98,7 @@ class Dispatcher:
                 continue
             snapshot = []
             for alert in group.alerts.values():
-                if not alert.resolved_at(now):
-                    alert = alert.with_(ends_at=None)
-                snapshot.append(alert)
+                snapshot.append(alert if alert.resolved_at(now) else alert.with_(ends_at=None))
             group.busy = True
             jobs.append(FlushJob(group, now, tuple(sorted_alerts(snapshot))))
         return jobs

@@ -136,7 +136,7 @@ class Escalations:
         out = []
         for r in receivers:
             if r.startswith("rotation:"):
-                _, name, which = (r.split(":") + ["primary"])[:3]
+                _, name, which = [*r.split(":"), "primary"][:3]
                 rot = self.rotations[name]
                 out.append(rot.secondary(now) if which == "secondary" else rot.primary(now))
             else:

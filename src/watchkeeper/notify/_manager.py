@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from ._alert import ZERO_TIME, Alert, sorted_alerts
 from ._config import Config, load_config
 from ._data import NotifyContext
 from ._dispatch import AggrGroup, Dispatcher, DispatchRunner, FlushJob
+from ._escalation import Escalations, EscalationStep
 from ._inhibit import Inhibitor
 from ._nflog import NotificationLog
 from ._pipeline import (
@@ -27,6 +29,7 @@ from ._pipeline import (
     MuteStage,
     ReceiverPipeline,
     Sleep,
+    Stage,
     TimeActiveStage,
     TimeMuteStage,
 )
@@ -79,7 +82,8 @@ class AlertManager:
                  clock: Callable[[], datetime] | None = None, external_url: str = "",
                  transport: httpx.AsyncBaseTransport | None = None,
                  sleep: Sleep = asyncio.sleep, backoff: Backoff | None = None,
-                 registry: CollectorRegistry | None = None, timeout: float = 10.0) -> None:
+                 registry: CollectorRegistry | None = None, timeout: float = 10.0,
+                 escalations: Escalations | None = None) -> None:
         self.config = config
         self.clock = clock or (lambda: datetime.now(UTC))
         self.external_url = external_url
@@ -106,6 +110,8 @@ class AlertManager:
         self._transport = transport
         self.pipelines = {name: self._build_pipeline(name) for name in config.receivers}
         self._runner: DispatchRunner | None = None
+        self.escalations = escalations
+        self._escalator: asyncio.Task[None] | None = None
         self.started_at = self.clock()
         for alert in self.store.list():
             self.inhibitor.observe(alert)
@@ -124,7 +130,7 @@ class AlertManager:
     def _build_pipeline(self, name: str) -> ReceiverPipeline:
         rc = self.config.receivers[name]
         intervals = self.config.time_intervals
-        stages = [MuteStage(self.inhibitor), TimeActiveStage(intervals),
+        stages: list[Stage] = [MuteStage(self.inhibitor), TimeActiveStage(intervals),
                   TimeMuteStage(intervals), MuteStage(self.silences)]
         branches = []
         for ic in rc.integrations:
@@ -161,8 +167,45 @@ class AlertManager:
         if self._runner is None:
             self._runner = DispatchRunner(self.dispatcher, self.flush, self.clock)
             self._runner.start()
+        if self.escalations is not None and self._escalator is None:
+            self._escalator = asyncio.get_running_loop().create_task(self._escalate_loop())
+
+    async def _escalate_loop(self) -> None:
+        assert self.escalations is not None
+        while True:
+            for step in self.escalations.due(self.clock()):
+                await self.escalate(step)
+            await self._sleep(0.2)
+
+    async def escalate(self, step: EscalationStep) -> bool:
+        """Send one escalation level to its receivers (deduplicated per level)."""
+        ok = True
+        now = self.clock()
+        for receiver in step.receivers:
+            pipeline = self.pipelines.get(receiver)
+            if pipeline is None:
+                log.error("escalation %s: unknown receiver %r", step.policy, receiver)
+                ok = False
+                continue
+            ctx = NotifyContext(now, f"escalation:{step.policy}:{step.fingerprint:016x}:"
+                                f"{step.level}", dict(step.alert.labels), receiver,
+                                self.route.opts.repeat_interval, external_url=self.external_url)
+            ok = await pipeline.exec(ctx, [step.alert]) and ok
+        return ok
+
+    def acknowledge(self, fingerprint: int | str, by: str = "") -> bool:
+        """Stop the escalation of an alert (fingerprint as int or 16-digit hex)."""
+        if self.escalations is None:
+            return False
+        fp = int(fingerprint, 16) if isinstance(fingerprint, str) else fingerprint
+        return self.escalations.acknowledge(fp, by)
 
     async def stop(self) -> None:
+        if self._escalator is not None:
+            self._escalator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._escalator
+            self._escalator = None
         if self._runner is not None:
             await self._runner.stop()
             self._runner = None
@@ -203,6 +246,8 @@ class AlertManager:
         stored = self.store.put(prepared)
         for alert in stored:
             self.inhibitor.observe(alert)
+            if self.escalations is not None:
+                self.escalations.observe(alert, now)
             if self._runner is not None:
                 self._runner.put(alert)
             else:

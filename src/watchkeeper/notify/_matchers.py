@@ -151,7 +151,8 @@ def parse_matcher(text: str) -> Matcher:
             out.append("\\")
         elif ch == '"':
             if not expect_quote or i < last:
-                raise MatcherError(f"matcher value contains unescaped double quote: {found.group(3)}")
+                raise MatcherError(
+                    f"matcher value contains unescaped double quote: {found.group(3)}")
             expect_quote = False
         else:
             out.append(ch)

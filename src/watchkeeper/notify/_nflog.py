@@ -94,7 +94,7 @@ class NotificationLog:
         with self._lock:
             return self._entries.get((group_key, receiver, integration, idx))
 
-    def log(self, group_key: str, receiver: str, integration: str, idx: int,
+    def log(self, group_key: str, receiver: str, integration: str, idx: int,  # noqa: PLR0917
             firing: frozenset[int], resolved: frozenset[int], now: datetime) -> NflogEntry:
         entry = NflogEntry(group_key, receiver, integration, idx, now, firing, resolved,
                            now + RETENTION)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -213,7 +214,7 @@ class Silences:
         order = {"active": 0, "pending": 1, "expired": 2}
         return sorted(items, key=lambda s: (order[s.state(now)], s.ends_at))
 
-    def silenced_by(self, labels: Mapping[str, str], now: datetime) -> list[str]:
+    def silenced_by(self, labels: Mapping[str, str], now: datetime) -> builtins.list[str]:
         with self._lock:
             items = list(self._items.values())
         return [s.id for s in items if s.state(now) == "active" and s.matchers.matches(labels)]

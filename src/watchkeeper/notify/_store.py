@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -63,20 +64,20 @@ class AlertStore:
         atomic_write(self._path, data)
         self._lines = len(self._alerts)
 
-    def put(self, alerts: Iterable[Alert]) -> list[Alert]:
+    def put(self, alerts: Iterable[Alert]) -> builtins.list[Alert]:
         """Merge and store; returns the stored (merged) versions, in input order."""
         out = []
         with self._lock:
-            for alert in alerts:
-                fp = alert.fingerprint
+            for new in alerts:
+                fp = new.fingerprint
                 old = self._alerts.get(fp)
                 if old is not None and old.ends_at is not None and (
-                    (alert.ends_at is not None and old.starts_at < alert.ends_at < old.ends_at)
-                    or (old.starts_at < alert.starts_at < old.ends_at)
+                    (new.ends_at is not None and old.starts_at < new.ends_at < old.ends_at)
+                    or (old.starts_at < new.starts_at < old.ends_at)
                 ):
-                    alert = old.merge(alert)
-                self._alerts[fp] = alert
-                out.append(alert)
+                    new = old.merge(new)  # noqa: PLW2901
+                self._alerts[fp] = new
+                out.append(new)
             if self._path is not None and out:
                 fsync_append(self._path, b"".join(
                     orjson.dumps(alert_to_json(a)) + b"\n" for a in out))
@@ -95,7 +96,7 @@ class AlertStore:
     def __len__(self) -> int:
         return len(self._alerts)
 
-    def gc(self, keep: timedelta = timedelta(0)) -> list[Alert]:
+    def gc(self, keep: timedelta = timedelta(0)) -> builtins.list[Alert]:
         """Drop alerts resolved more than ``keep`` ago; returns them."""
         now = self._clock()
         with self._lock:

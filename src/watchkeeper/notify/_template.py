@@ -304,11 +304,11 @@ class _Parser:
 
 
 # ---------------------------------------------------------------- execution
-class _Break(Exception):  # noqa: N818
+class _Break(Exception):
     pass
 
 
-class _Continue(Exception):  # noqa: N818
+class _Continue(Exception):
     pass
 
 

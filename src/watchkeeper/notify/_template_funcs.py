@@ -26,7 +26,7 @@ def go_float(v: float) -> str:
     digits, exp = _shortest(v)
     nd, dp = len(digits), exp
     eprec = 6
-    if eprec > nd and nd >= dp:
+    if eprec > nd >= dp:
         eprec = nd
     x = dp - 1
     sign = "-" if v < 0 else ""
@@ -135,11 +135,11 @@ def go_sprintf(fmt: str, *args: Any) -> str:
 
 def _cmp(a: Any, b: Any) -> int:
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return (a > b) - (a < b)
+        return int(a > b) - int(a < b)
     if type(a) is not type(b):
         raise ValueError(f"incompatible types for comparison: {type(a).__name__} and "
                          f"{type(b).__name__}")
-    return (a > b) - (a < b)
+    return int(a > b) - int(a < b)
 
 
 def _eq(a: Any, *others: Any) -> bool:
@@ -148,11 +148,12 @@ def _eq(a: Any, *others: Any) -> bool:
 
 def _index(item: Any, *keys: Any) -> Any:
     for k in keys:
-        if isinstance(item, Mapping):
-            item = item.get(k, "")
-        else:
-            item = item[int(k)]
+        item = item.get(k, "") if isinstance(item, Mapping) else item[int(k)]
     return item
+
+
+def _call(f: Callable[..., Any], *args: Any) -> Any:
+    return f(*args)
 
 
 def _and(*args: Any) -> Any:
@@ -218,7 +219,7 @@ def _date(layout: str, t: Any) -> str:
 BUILTIN_FUNCS: dict[str, Callable[..., Any]] = {
     # Go text/template builtins
     "and": _and, "or": _or, "not": lambda a: not truth(a),
-    "len": lambda a: len(a), "index": _index,
+    "len": len, "index": _index,
     "print": lambda *a: "".join(go_str(x) for x in a),
     "println": lambda *a: " ".join(go_str(x) for x in a) + "\n",
     "printf": go_sprintf,
@@ -229,13 +230,13 @@ BUILTIN_FUNCS: dict[str, Callable[..., Any]] = {
     "js": lambda *a: json.dumps("".join(go_str(x) for x in a))[1:-1],
     "urlquery": lambda *a: urllib.parse.quote_plus("".join(go_str(x) for x in a)),
     "slice": lambda s, *i: s[slice(*i)] if i else s,
-    "call": lambda f, *a: f(*a),
+    "call": _call,
     # Alertmanager's template functions
     "toUpper": lambda s: str(s).upper(), "toLower": lambda s: str(s).lower(),
     "title": _title, "trimSpace": lambda s: str(s).strip(),
     "join": lambda sep, items: str(sep).join(go_str(i) for i in items),
     "match": lambda pattern, s: re.search(str(pattern), str(s)) is not None,
-    "safeHtml": lambda s: str(s),
+    "safeHtml": str,
     "reReplaceAll": lambda pattern, repl, text: re.sub(
         str(pattern), re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", str(repl)), str(text)),
     "stringSlice": lambda *s: [str(x) for x in s],

@@ -62,4 +62,4 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequen
 
 def load_yaml(text: str) -> Any:
     """Parse YAML; raises ``yaml.YAMLError`` (with a mark) on bad syntax."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(text, Loader=_Loader)

@@ -47,7 +47,8 @@ def http_client(settings: Mapping[str, Any], timeout: float,
         headers["Authorization"] = f"Bearer {token}"
     authz = http.get("authorization")
     if authz:
-        headers["Authorization"] = f"{authz.get('type', 'Bearer')} {read_secret(authz, 'credentials')}"
+        kind = authz.get("type", "Bearer")
+        headers["Authorization"] = f"{kind} {read_secret(authz, 'credentials')}"
     tls = http.get("tls_config") or {}
     verify: bool | str = not tls.get("insecure_skip_verify", False)
     if tls.get("ca_file"):

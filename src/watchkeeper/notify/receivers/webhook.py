@@ -15,7 +15,8 @@ from ._base import http_client, post, read_secret
 __all__ = ["WebhookNotifier", "webhook_payload"]
 
 
-def webhook_payload(ctx: NotifyContext, alerts: Sequence[Alert], max_alerts: int = 0) -> dict[str, Any]:
+def webhook_payload(ctx: NotifyContext, alerts: Sequence[Alert],
+                    max_alerts: int = 0) -> dict[str, Any]:
     """The v4 message: template data plus ``version``, ``groupKey``, ``truncatedAlerts``."""
     truncated = 0
     if max_alerts and len(alerts) > max_alerts:
