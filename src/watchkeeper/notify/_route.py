@@ -25,6 +25,9 @@ class RouteOpts:
     active_time_intervals: tuple[str, ...]
 
 
+# treeprint (what amtool uses) pads the vertical bar with two no-break spaces.
+_PIPE = "│\u00a0\u00a0 "
+
 _DEFAULT = RouteOpts("", frozenset(), False, 30.0, 300.0, 4 * 3600.0, (), ())
 
 
@@ -86,7 +89,7 @@ class Route:
 
         def add(route: Route, prefix: str, last: bool) -> None:
             lines.append(prefix + ("└── " if last else "├── ") + route._slug(True, True))
-            child_prefix = prefix + ("    " if last else "│   ")
+            child_prefix = prefix + ("    " if last else _PIPE)
             for i, child in enumerate(route.routes):
                 add(child, child_prefix, i == len(route.routes) - 1)
 
@@ -100,7 +103,7 @@ class Route:
         def add(route: Route, prefix: str, last: bool) -> None:
             at = len(lines)
             lines.append("")
-            child_prefix = prefix + ("    " if last else "│   ")
+            child_prefix = prefix + ("    " if last else _PIPE)
             matched = [c for c in _matching_children(route, labels)]
             for i, child in enumerate(matched):
                 add(child, child_prefix, i == len(matched) - 1)
