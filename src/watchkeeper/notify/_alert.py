@@ -64,7 +64,8 @@ def go_quote(value: str) -> str:
 def format_time(value: datetime) -> str:
     """RFC 3339 with nanosecond-style trimming, as Go's ``time.Time`` marshals to JSON."""
     value = value.astimezone(UTC)
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    base = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     if value.microsecond:
         base += "." + f"{value.microsecond:06d}".rstrip("0")
     return base + "Z"
@@ -126,27 +127,21 @@ class Alert:
     def with_(self, **changes: object) -> Alert:
         return replace(self, **changes)  # type: ignore[arg-type]
 
-    def merge(self, newer: Alert) -> Alert:
+    def merge(self, newer: Alert, now: datetime) -> Alert:
         """Alertmanager's ``Alert.Merge``: combine two reports of the same alert."""
         a, o = self, newer
         if o.updated_at < a.updated_at:
             a, o = o, a
         starts = min(a.starts_at, o.starts_at)
         ends = o.ends_at
-        if o.ends_at is not None and o.ends_at != ZERO_TIME and _is_resolved_now(o):
-            if _is_resolved_now(a) and a.ends_at is not None and o.ends_at < a.ends_at:
+        if o.resolved_at(now):
+            if a.resolved_at(now) and a.ends_at is not None and o.ends_at is not None \
+                    and a.ends_at > o.ends_at:
                 ends = a.ends_at
-        elif (
-            a.ends_at is not None
-            and (o.ends_at is None or a.ends_at > o.ends_at)
-            and not a.timeout
-        ):
+        elif (a.ends_at is not None and (o.ends_at is None or a.ends_at > o.ends_at)
+              and not a.timeout):
             ends = a.ends_at
         return replace(o, starts_at=starts, ends_at=ends)
-
-
-def _is_resolved_now(alert: Alert) -> bool:
-    return alert.resolved_at(datetime.now(UTC))
 
 
 def _labels_before(a: Mapping[str, str], b: Mapping[str, str]) -> bool:

@@ -144,11 +144,13 @@ class IntegrationStage:
         entry = self.nflog.query(ctx.group_key, i.receiver, i.kind, i.idx)
         if entry is None:
             return bool(firing)
-        if not entry.firing <= firing:
+        # As Alertmanager's DedupStage: anything firing (or, with send_resolved, resolved)
+        # that the last notification did not contain is news.
+        if not firing <= entry.firing:
             return True
         if not firing:
             return bool(entry.firing)
-        if i.send_resolved and not entry.resolved <= resolved:
+        if i.send_resolved and not resolved <= entry.resolved:
             return True
         return (ctx.now - entry.timestamp).total_seconds() > ctx.repeat_interval
 

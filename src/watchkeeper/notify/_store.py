@@ -67,6 +67,7 @@ class AlertStore:
     def put(self, alerts: Iterable[Alert]) -> builtins.list[Alert]:
         """Merge and store; returns the stored (merged) versions, in input order."""
         out = []
+        now = self._clock()
         with self._lock:
             for new in alerts:
                 fp = new.fingerprint
@@ -75,7 +76,7 @@ class AlertStore:
                     (new.ends_at is not None and old.starts_at < new.ends_at < old.ends_at)
                     or (old.starts_at < new.starts_at < old.ends_at)
                 ):
-                    new = old.merge(new)  # noqa: PLW2901
+                    new = old.merge(new, now)  # noqa: PLW2901
                 self._alerts[fp] = new
                 out.append(new)
             if self._path is not None and out:
