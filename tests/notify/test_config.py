@@ -78,6 +78,7 @@ def test_defaults_and_globals() -> None:
                                     "      - channel: '#x'\n")
                        + "global:\n  slack_api_url: http://h/x\n  resolve_timeout: 1m\n")
     slack = cfg.receivers["a"].integrations[0]
-    assert slack.kind == "slack" and slack.settings["api_url"] == "http://h/x"
+    assert slack.kind == "slack"
+    assert slack.settings["api_url"] == "http://h/x"
     assert slack.send_resolved is False
     assert cfg.global_.resolve_timeout == 60.0

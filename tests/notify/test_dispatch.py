@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -123,6 +124,6 @@ def test_flush_times_follow_alertmanager_rules(events: list[tuple[int, str, int]
     for name, start in created.items():
         times = flushes[name]
         assert times[0] == start + 30
-        assert all(b - a == 300 for a, b in zip(times, times[1:], strict=False))
+        assert all(b - a == 300 for a, b in itertools.pairwise(times))
         expected = {str(i) for at, n, i in events if n == name}
         assert seen[name] == expected

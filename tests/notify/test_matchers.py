@@ -44,7 +44,9 @@ def test_parse_list_forms() -> None:
 
 def test_regex_is_anchored_and_missing_label_is_empty() -> None:
     m = Matcher.create("x", MatchType.REGEXP, "ab")
-    assert m.matches("ab") and not m.matches("abc") and not m.matches("zab")
+    assert m.matches("ab")
+    assert not m.matches("abc")
+    assert not m.matches("zab")
     assert Matchers([Matcher.create("x", MatchType.EQUAL, "")]).matches({})
     assert Matchers([Matcher.create("x", MatchType.NOT_REGEXP, ".+")]).matches({})
 

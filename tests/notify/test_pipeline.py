@@ -60,9 +60,11 @@ async def test_dedup_repeat_and_resolve() -> None:
     am = _am(rec, clock)
     am.put_alerts([_a("A", i="1")])
     await step(am, clock, 30)
-    assert len(rec.to("/hook")) == 1 and len(rec.to("/hook-nr")) == 1
+    assert len(rec.to("/hook")) == 1
+    assert len(rec.to("/hook-nr")) == 1
     body = rec.to("/hook")[0]
-    assert body["status"] == "firing" and body["groupKey"] == '{}:{alertname="A"}'
+    assert body["status"] == "firing"
+    assert body["groupKey"] == '{}:{alertname="A"}'
     assert body["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
     # Nothing new: group_interval flushes send nothing until repeat_interval.
     for _ in range(9):
@@ -89,7 +91,8 @@ async def test_dedup_repeat_and_resolve() -> None:
     assert len(rec.to("/hook-nr")) == 3
     assert am.groups() == []
     stats = am.statistics()
-    assert stats["alerts_active"] == 0 and stats["notifications_sent"] >= 4
+    assert stats["alerts_active"] == 0
+    assert stats["notifications_sent"] >= 4
 
 
 async def test_resolve_timeout_resolves_alert_without_end() -> None:
@@ -158,7 +161,8 @@ async def test_retry_on_500_then_success_and_counted() -> None:
     am = _am(rec, clock)
     am.put_alerts([_a("A")])
     await step(am, clock, 30)
-    assert len(rec.to("/hook")) == 3 and len(rec.to("/hook-nr")) == 1
+    assert len(rec.to("/hook")) == 3
+    assert len(rec.to("/hook-nr")) == 1
     sent = am.registry.get_sample_value(
         "notifications_total", {"receiver": "hook", "integration": "webhook",
                                 "status": "success"})
@@ -174,11 +178,13 @@ async def test_4xx_is_not_retried_and_other_integrations_unaffected() -> None:
     am = _am(rec, clock)
     am.put_alerts([_a("A")])
     await step(am, clock, 30)
-    assert len(rec.to("/hook")) == 1 and len(rec.to("/hook-nr")) == 1
+    assert len(rec.to("/hook")) == 1
+    assert len(rec.to("/hook-nr")) == 1
     assert am.history()[-1].ok is False
     # The failed integration is tried again at the next flush; the other is not repeated.
     await step(am, clock, 60)
-    assert len(rec.to("/hook")) == 2 and len(rec.to("/hook-nr")) == 1
+    assert len(rec.to("/hook")) == 2
+    assert len(rec.to("/hook-nr")) == 1
 
 
 @pytest.mark.parametrize("status", [429, 502])

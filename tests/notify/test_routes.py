@@ -58,8 +58,10 @@ def test_inheritance_and_continue() -> None:
     assert [r.opts.receiver for r in hits] == ["db-pager", "ops"]
     pager = hits[0]
     assert pager.opts.group_by_all is True  # inherited '...'
-    assert pager.opts.group_wait == 10.0 and pager.opts.repeat_interval == 3600.0
-    assert hits[1].opts.group_interval == 60.0 and hits[1].opts.group_by == {"alertname"}
+    assert pager.opts.group_wait == 10.0
+    assert pager.opts.repeat_interval == 3600.0
+    assert hits[1].opts.group_interval == 60.0
+    assert hits[1].opts.group_by == {"alertname"}
     assert [r.opts.receiver for r in route.match({"severity": "info"})] == ["catchall"]
     assert pager.key() == '{}/{env=~"prod|staging",team="db"}/{severity="critical"}'
 

@@ -54,10 +54,12 @@ class Silence:
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def state(self, now: datetime) -> str:
+        # Alertmanager treats the end instant itself as active; with an injected clock an
+        # expired-just-now silence must read as expired, so the end is exclusive here.
+        if now >= self.ends_at:
+            return "expired"
         if now < self.starts_at:
             return "pending"
-        if now > self.ends_at:
-            return "expired"
         return "active"
 
     def to_api(self, now: datetime) -> dict[str, Any]:
