@@ -146,6 +146,8 @@ class Escalations:
     def due(self, now: datetime) -> list[EscalationStep]:
         steps = []
         with self._lock:
+            for key in [k for k, st in self._states.items() if st.alert.resolved_at(now)]:
+                del self._states[key]  # resolved on its own: nothing left to escalate
             for (name, fp), state in self._states.items():
                 if state.acked_by is not None:
                     continue
