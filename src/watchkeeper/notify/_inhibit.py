@@ -20,14 +20,31 @@ class InhibitRule:
         self.source: Matchers = cfg.source_matchers
         self.target: Matchers = cfg.target_matchers
         self.equal = cfg.equal
-        self.sources: dict[int, Alert] = {}
+        # Source alerts bucketed by their values of the ``equal`` labels, so a target
+        # only looks at the sources it could be inhibited by.
+        self.sources: dict[tuple[str, ...], dict[int, Alert]] = {}
+        self.keys: dict[int, tuple[str, ...]] = {}
+
+    def key(self, labels: Mapping[str, str]) -> tuple[str, ...]:
+        return tuple(labels.get(n, "") for n in self.equal)
+
+    def add(self, alert: Alert) -> None:
+        key = self.key(alert.labels)
+        self.sources.setdefault(key, {})[alert.fingerprint] = alert
+        self.keys[alert.fingerprint] = key
+
+    def remove(self, fp: int) -> None:
+        key = self.keys.pop(fp, None)
+        if key is not None:
+            bucket = self.sources[key]
+            bucket.pop(fp, None)
+            if not bucket:
+                del self.sources[key]
 
     def inhibited_by(self, labels: Mapping[str, str], now: datetime,
                      exclude_two_sided: bool) -> Alert | None:
-        for alert in self.sources.values():
+        for alert in self.sources.get(self.key(labels), {}).values():
             if alert.resolved_at(now):
-                continue
-            if any(alert.labels.get(n, "") != labels.get(n, "") for n in self.equal):
                 continue
             if exclude_two_sided and self.target.matches(alert.labels):
                 continue
@@ -46,12 +63,12 @@ class Inhibitor:
         with self._lock:
             for rule in self.rules:
                 if rule.source.matches(alert.labels):
-                    rule.sources[alert.fingerprint] = alert
+                    rule.add(alert)
 
     def forget(self, fingerprint: int) -> None:
         with self._lock:
             for rule in self.rules:
-                rule.sources.pop(fingerprint, None)
+                rule.remove(fingerprint)
 
     def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
         with self._lock:
