@@ -66,7 +66,12 @@ class CaptureServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # Both sides flush at the same instants: the default backlog of 5 overflows
+            # and a dropped SYN costs a one-second TCP retransmit.
+            request_queue_size = 128
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -113,7 +118,8 @@ class AlertmanagerProcess:
         raise RuntimeError("alertmanager did not become ready")
 
     def post(self, path: str, data: Any, method: str = "POST") -> Any:
-        req = urllib.request.Request(self.url + path, data=json.dumps(data).encode(),
+        raw = json.dumps(data).encode() if data is not None else None
+        req = urllib.request.Request(self.url + path, data=raw,
                                      method=method,
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=5) as r:

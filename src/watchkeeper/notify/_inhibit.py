@@ -70,11 +70,16 @@ class Inhibitor:
             for rule in self.rules:
                 rule.remove(fingerprint)
 
-    def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
+    def inhibited_by(self, labels: Mapping[str, str], now: datetime) -> list[str]:
+        """Fingerprints (hex) of the alerts inhibiting these labels, as the v2 API shows."""
         with self._lock:
             for rule in self.rules:
                 if not rule.target.matches(labels):
                     continue
-                if rule.inhibited_by(labels, now, rule.source.matches(labels)) is not None:
-                    return True
-        return False
+                source = rule.inhibited_by(labels, now, rule.source.matches(labels))
+                if source is not None:
+                    return [source.fingerprint_hex]
+        return []
+
+    def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
+        return bool(self.inhibited_by(labels, now))

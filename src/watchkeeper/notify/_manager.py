@@ -262,10 +262,9 @@ class AlertManager:
     def alert_status(self, alert: Alert) -> dict[str, Any]:
         now = self.clock()
         silenced = self.silences.silenced_by(alert.labels, now)
-        inhibited = self.inhibitor.mutes(alert.labels, now)
+        inhibited = self.inhibitor.inhibited_by(alert.labels, now)
         state = "suppressed" if silenced or inhibited else "active"
-        return {"state": state, "silencedBy": silenced, "inhibitedBy": [] if not inhibited
-                else ["inhibited"]}
+        return {"state": state, "silencedBy": silenced, "inhibitedBy": inhibited}
 
     def receivers_for(self, labels: Mapping[str, str]) -> list[str]:
         return [r.opts.receiver for r in self.route.match(labels)]
