@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,69 +116,140 @@ def _alert(name: str, ends: datetime | None = None, **labels: str) -> dict[str, 
     return body
 
 
-async def test_same_notifications_as_alertmanager(capture: CaptureServer, tmp_path: Path) -> None:
-    am_cfg = CONFIG.replace("BASE", capture.url + "/am")
-    wk_cfg = CONFIG.replace("BASE", capture.url + "/wk")
-    am = await asyncio.to_thread(AlertmanagerProcess, am_cfg, tmp_path)
+class Both:
+    """Posts to real Alertmanager and to watchkeeper at the same moment."""
+
+    def __init__(self, am: AlertmanagerProcess, client: httpx.AsyncClient, url: str) -> None:
+        self.am, self.client, self.url = am, client, url
+
+    async def post(self, path: str, data: Any) -> list[Any]:
+        r1, r2 = await asyncio.gather(asyncio.to_thread(self.am.post, path, data),
+                                      self.client.post(self.url + path, json=data))
+        assert r2.status_code == 200, r2.text
+        return [r1, r2.json() if r2.content else None]
+
+    async def get(self, path: str) -> list[Any]:
+        r1, r2 = await asyncio.gather(asyncio.to_thread(self.am.post, path, None, "GET"),
+                                      self.client.get(self.url + path))
+        return [r1, r2.json()]
+
+    async def delete(self, am_path: str, wk_path: str) -> None:
+        r2 = await self.client.delete(self.url + wk_path)
+        await asyncio.to_thread(self.am.post, am_path, None, "DELETE")
+        assert r2.status_code == 200
+
+
+Scenario = Callable[[Both], Awaitable[None]]
+
+
+async def _run(config: str, capture: CaptureServer, tmp_path: Path,
+               scenario: Scenario) -> tuple[list[Any], list[Any]]:
+    am = await asyncio.to_thread(AlertmanagerProcess, config.replace("BASE", capture.url + "/am"),
+                                 tmp_path)
     try:
-        ours = AlertManager(parse_config(wk_cfg, "wk.yml"), data_dir=tmp_path / "wk",
-                            external_url=am.url)
+        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk"), "wk.yml"),
+                            data_dir=tmp_path / "wk", external_url=am.url)
         async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
                 httpx.AsyncClient(timeout=5) as client:
-
-            async def post_both(path: str, data: Any) -> list[Any]:
-                r1, r2 = await asyncio.gather(
-                    asyncio.to_thread(am.post, path, data),
-                    client.post(wk_url + path, json=data))
-                assert r2.status_code == 200, r2.text
-                return [r1, r2.json() if r2.content else None]
-
-            async def get_both(path: str) -> list[Any]:
-                r1, r2 = await asyncio.gather(
-                    asyncio.to_thread(am.post, path, None, "GET"),
-                    client.get(wk_url + path))
-                return [r1, r2.json()]
-
-            now = datetime.now(UTC)
-            silence = {"matchers": [{"name": "alertname", "value": "Silenced.*",
-                                     "isRegex": True, "isEqual": True}],
-                       "startsAt": now.isoformat().replace("+00:00", "Z"),
-                       "endsAt": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
-                       "createdBy": "test", "comment": "differential"}
-            await post_both("/api/v2/silences", silence)
             t0 = time.monotonic()
-            await post_both("/api/v2/alerts", [
-                _alert("HighLatency", instance="a", team="db", severity="warning"),
-                _alert("HighLatency", instance="b", severity="critical"),
-                _alert("DiskFull", instance="a", team="db", severity="warning"),
-                _alert("SilencedThing", instance="c", severity="critical"),
-                _alert("Page", instance="d", severity="page"),
-            ])
-            await asyncio.sleep(0.3)
-            am_alerts, wk_alerts = await get_both("/api/v2/alerts")
-            assert _norm_api(wk_alerts) == _norm_api(am_alerts)
-            await asyncio.sleep(2.2)
-            # A new alert joins an already flushed group; one resolves (lifting inhibition).
-            await post_both("/api/v2/alerts", [
-                _alert("DiskFull", instance="b", severity="warning"),
-                _alert("HighLatency", instance="b", severity="critical",
-                       ends=datetime.now(UTC) - timedelta(milliseconds=10)),
-            ])
-            await asyncio.sleep(4.8)
+            await scenario(Both(am, client, wk_url))
         got_am = _norm(capture.bodies("/am/"), "/am/", t0)
         got_wk = _norm(capture.bodies("/wk/"), "/wk/", t0)
     finally:
         await asyncio.to_thread(am.stop)
-
+    for side, got in (("AM", got_am), ("WK", got_wk)):
+        for n in got:
+            print(side, round(n["at"], 2), n["path"], n["status"], n["groupLabels"],
+                  [x[:2] for x in n["alerts"]])
     assert got_am, "real Alertmanager sent nothing"
-    for n in got_am:
-        print("AM", round(n["at"], 2), n["path"], n["status"], n["groupLabels"],
-              [x[:2] for x in n["alerts"]])
-    for n in got_wk:
-        print("WK", round(n["at"], 2), n["path"], n["status"], n["groupLabels"],
-              [x[:2] for x in n["alerts"]])
     strip = [{k: v for k, v in n.items() if k != "at"} for n in got_am]
     strip_wk = [{k: v for k, v in n.items() if k != "at"} for n in got_wk]
     assert strip_wk == strip
     for a, w in zip(got_am, got_wk, strict=True):
         assert abs(a["at"] - w["at"]) < 0.75, (a, w)
+    return got_am, got_wk
+
+
+def _silence(matchers: list[dict[str, Any]]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"matchers": matchers,
+            "startsAt": now.isoformat().replace("+00:00", "Z"),
+            "endsAt": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+            "createdBy": "test", "comment": "differential"}
+
+
+async def test_grouping_inhibition_silences_continue(capture: CaptureServer,
+                                                      tmp_path: Path) -> None:
+    async def scenario(both: Both) -> None:
+        await both.post("/api/v2/silences", _silence([
+            {"name": "alertname", "value": "Silenced.*", "isRegex": True, "isEqual": True}]))
+        await both.post("/api/v2/alerts", [
+            _alert("HighLatency", instance="a", team="db", severity="warning"),
+            _alert("HighLatency", instance="b", severity="critical"),
+            _alert("DiskFull", instance="a", team="db", severity="warning"),
+            _alert("SilencedThing", instance="c", severity="critical"),
+            _alert("Page", instance="d", severity="page"),
+        ])
+        await asyncio.sleep(0.3)
+        am_alerts, wk_alerts = await both.get("/api/v2/alerts")
+        assert _norm_api(wk_alerts) == _norm_api(am_alerts)
+        await asyncio.sleep(2.2)
+        # A new alert joins an already flushed group; one resolves (lifting inhibition).
+        await both.post("/api/v2/alerts", [
+            _alert("DiskFull", instance="b", severity="warning"),
+            _alert("HighLatency", instance="b", severity="critical",
+                   ends=datetime.now(UTC) - timedelta(milliseconds=10)),
+        ])
+        await asyncio.sleep(4.8)
+
+    got, _ = await _run(CONFIG, capture, tmp_path, scenario)
+    assert {n["status"] for n in got} == {"firing", "resolved"}
+
+
+CONFIG2 = """
+route:
+  receiver: default
+  group_by: ['...']
+  group_wait: 500ms
+  group_interval: 1s
+  repeat_interval: 1500ms
+  routes:
+    - matchers: [muted="yes"]
+      receiver: default
+      mute_time_intervals: [always]
+    - matchers: [active="never"]
+      receiver: default
+      active_time_intervals: [never]
+time_intervals:
+  - name: always
+    time_intervals: [{times: [{start_time: "00:00", end_time: "24:00"}]}]
+  - name: never
+    time_intervals: [{years: ["2001"]}]
+receivers:
+  - name: default
+    webhook_configs: [{url: "BASE/default"}]
+"""
+
+
+async def test_time_intervals_group_by_all_repeat_and_silence_expiry(
+        capture: CaptureServer, tmp_path: Path) -> None:
+    async def scenario(both: Both) -> None:
+        ids = await both.post("/api/v2/silences", _silence([
+            {"name": "x", "value": "2", "isRegex": False, "isEqual": True}]))
+        alerts = [_alert("A", x="1"), _alert("B", muted="yes"), _alert("C", active="never"),
+                  _alert("D", x="2")]
+        await both.post("/api/v2/alerts", alerts)
+        await asyncio.sleep(1.2)
+        await both.delete(f"/api/v2/silence/{ids[0]['silenceID']}",
+                          f"/api/v2/silence/{ids[1]['silenceID']}")
+        await both.post("/api/v2/alerts", alerts)  # clients re-send while firing
+        await asyncio.sleep(1.5)
+        await both.post("/api/v2/alerts", alerts)
+        await asyncio.sleep(1.6)
+
+    got, _ = await _run(CONFIG2, capture, tmp_path, scenario)
+    names = [n["groupLabels"]["alertname"] for n in got]
+    assert "B" not in names
+    assert "C" not in names
+    assert names.count("A") >= 2  # repeat_interval
+    assert "D" in names  # after its silence expired
