@@ -41,7 +41,8 @@ receivers:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(notify.__all__) == sorted([
-        "AggrGroup", "Alert", "AlertManager", "Config", "Dispatcher", "EscalationLevel",
+        "AggrGroup", "Alert", "AlertManager", "AlertmanagerForwarder", "Config",
+        "Dispatcher", "EscalationLevel",
         "EscalationPolicy", "Escalations", "FlushJob", "Inhibitor", "MatchType", "Matcher",
         "Matchers", "Muter", "Notification", "NotificationLog", "NotifyContext",
         "OnCallRotation", "Route", "Silence", "Silences", "Template", "TemplateSet",

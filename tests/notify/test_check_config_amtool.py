@@ -47,7 +47,7 @@ VARIANTS = {
     "root-matchers": BASE.replace("  group_by:", "  matchers: [a=b]\n  group_by:"),
     "unknown-field": BASE.replace("  group_by:", "  colour: red\n  group_by:"),
     "unknown-top": BASE + "bogus: 1\n",
-    "no-route": BASE.split("route:")[0] + "receivers:\n  - name: a\n",
+    "no-route": BASE.split("route:", maxsplit=1)[0] + "receivers:\n  - name: a\n",
     "no-root-receiver": BASE.replace("  receiver: a\n  group_by", "  group_by"),
     "webhook-no-url": BASE.replace('{url: "http://127.0.0.1:1/hook"}', "{send_resolved: true}"),
     "email-no-smarthost": BASE + "    email_configs: [{to: x@example.org}]\n",
@@ -91,7 +91,7 @@ def test_same_verdict_as_amtool(name: str, tmp_path: Path,
     path.write_text(VARIANTS[name])
     assert AMTOOL is not None
     amtool = subprocess.run([AMTOOL, "check-config", str(path)], capture_output=True,
-                            text=True, timeout=20)
+                            text=True, timeout=20, check=False)
     ours = run(["check-config", str(path)])
     out = capsys.readouterr().out
     assert (ours == 0) == (amtool.returncode == 0), (amtool.stdout, out)

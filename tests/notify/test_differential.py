@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
-from watchkeeper.notify import AlertManager, create_app, parse_config
+from watchkeeper.notify import Alert, AlertManager, AlertmanagerForwarder, create_app, parse_config
 
 from ._servers import AM_BINARY, AlertmanagerProcess, CaptureServer, free_port
 
@@ -62,7 +62,11 @@ async def serve(app: Any) -> AsyncIterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
     while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"uvicorn did not start on port {port}")
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -239,7 +243,7 @@ async def test_time_intervals_group_by_all_repeat_and_silence_expiry(
         alerts = [_alert("A", x="1"), _alert("B", muted="yes"), _alert("C", active="never"),
                   _alert("D", x="2")]
         await both.post("/api/v2/alerts", alerts)
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(1.0)  # between flushes at 0.5 s and 1.5 s
         await both.delete(f"/api/v2/silence/{ids[0]['silenceID']}",
                           f"/api/v2/silence/{ids[1]['silenceID']}")
         await both.post("/api/v2/alerts", alerts)  # clients re-send while firing
@@ -253,3 +257,22 @@ async def test_time_intervals_group_by_all_repeat_and_silence_expiry(
     assert "C" not in names
     assert names.count("A") >= 2  # repeat_interval
     assert "D" in names  # after its silence expired
+
+
+async def test_forwarding_to_external_alertmanager(tmp_path: Path,
+                                                   capture: CaptureServer) -> None:
+    am = await asyncio.to_thread(AlertmanagerProcess,
+                                 CONFIG.replace("BASE", capture.url + "/am"), tmp_path)
+    try:
+        fwd = AlertmanagerForwarder(am.url, timeout=5)
+        now = datetime.now(UTC)
+        await fwd.send([Alert({"alertname": "Fwd", "severity": "page"}, {"summary": "s"},
+                              starts_at=now, generator_url="http://wk/x")])
+        await fwd.aclose()
+        got = await asyncio.to_thread(am.post, "/api/v2/alerts", None, "GET")
+    finally:
+        await asyncio.to_thread(am.stop)
+    assert [a["labels"] for a in got] == [{"alertname": "Fwd", "severity": "page"}]
+    assert got[0]["receivers"] == [{"name": "pager"}]
+    assert got[0]["fingerprint"] == Alert({"alertname": "Fwd", "severity": "page"}) \
+        .fingerprint_hex

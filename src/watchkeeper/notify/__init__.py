@@ -16,6 +16,7 @@ from ._escalation import (
     OnCallRotation,
     severity_priority,
 )
+from ._forward import AlertmanagerForwarder
 from ._inhibit import Inhibitor
 from ._manager import AlertManager, Notification
 from ._matchers import Matcher, Matchers, MatchType, parse_matcher, parse_matchers
@@ -30,6 +31,7 @@ __all__ = [
     "AggrGroup",
     "Alert",
     "AlertManager",
+    "AlertmanagerForwarder",
     "Config",
     "Dispatcher",
     "EscalationLevel",
