@@ -176,3 +176,25 @@ def test_cli_check_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     captured = capsys.readouterr()
     assert f"FAILED: {bad}:3: undefined receiver \"nobody\" used in route" in captured.out
     assert "failed to validate 1 file(s)" in captured.err
+
+
+async def test_maintenance_drops_resolved_alerts(tmp_path: Path) -> None:
+    rec, clock = Recorder(), FakeClock()
+    am = AlertManager(parse_config(CFG), clock=clock, transport=httpx.MockTransport(rec),
+                      sleep=no_sleep, data_dir=tmp_path)
+    am.put_alerts([Alert({"alertname": "A"}), Alert({"alertname": "B"},
+                                                    ends_at=T0 + timedelta(hours=1))])
+    await step(am, clock, 30)
+    clock.advance(600)  # A timed out (resolve_timeout 5m)
+    assert am.maintenance() == {"alerts": 1, "silences": 0}
+    assert [a.name for a in AlertManager(parse_config(CFG), data_dir=tmp_path,
+                                         clock=clock).store.list()] == ["B"]
+
+
+async def test_http_api_rejects_invalid_label_names() -> None:
+    am = AlertManager(parse_config(CFG))
+    transport = httpx.ASGITransport(app=create_app(am))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wk") as c:
+        r = await c.post("/api/v2/alerts", json=[{"labels": {"1bad": "x"}}])
+    assert r.status_code == 400
+    assert "invalid" in r.json()

@@ -289,3 +289,37 @@ async def test_hanging_and_failing_endpoints_retry_without_blocking_others(
     assert failures is not None
     assert failures >= 3
     assert am.statistics()["notifications_failed"] >= 1
+
+
+@pytest.fixture
+def tls_smtp(tmp_path: Any) -> Iterator[tuple[int, _Handler]]:
+    import shutil
+    import ssl
+    import subprocess
+
+    controller_mod = pytest.importorskip("aiosmtpd.controller")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed (needed for a self-signed certificate)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    handler = _Handler()
+    port = free_port()
+    controller = controller_mod.Controller(handler, hostname="127.0.0.1", port=port,
+                                           tls_context=context, require_starttls=True)
+    controller.start()
+    yield port, handler
+    controller.stop()
+
+
+async def test_email_starttls(tls_smtp: tuple[int, _Handler]) -> None:
+    port, handler = tls_smtp
+    notifier = build_notifier("email", {
+        "to": "a@example.org, b@example.org", "from": "wk@example.org",
+        "smarthost": f"127.0.0.1:{port}", "tls_config": {"insecure_skip_verify": True}})
+    await notifier.notify(CTX, ALERTS)
+    assert len(handler.messages) == 1
+    assert handler.messages[0]["To"] == "a@example.org, b@example.org"

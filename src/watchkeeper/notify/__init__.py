@@ -4,8 +4,9 @@ Owns the alertmanager.yml reader, the routing tree, aggregation groups and their
 inhibition, silences, time intervals, the notification log, escalation and receivers.
 """
 
+from typing import TYPE_CHECKING
+
 from ._alert import Alert, fingerprint
-from ._api_http import create_app
 from ._config import Config, load_config, parse_config
 from ._data import NotifyContext
 from ._dispatch import AggrGroup, Dispatcher, FlushJob
@@ -26,6 +27,21 @@ from ._route import Route, build_route
 from ._silence import Silence, Silences
 from ._template import Template, TemplateSet
 from ._timeinterval import TimeInterval
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> "Starlette":
+    """Starlette app serving ``am`` on Alertmanager v2-compatible paths.
+
+    Imported lazily so that ``import watchkeeper.notify`` does not load Starlette.
+    ``manage_lifespan=True`` starts and stops ``am`` with the app.
+    """
+    from ._api_http import create_app as _create_app
+
+    return _create_app(am, manage_lifespan=manage_lifespan)
+
 
 __all__ = [
     "AggrGroup",

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from ..exceptions import SilenceError
 from ._alert import Alert, format_time, parse_time
 from ._manager import AlertManager
-from ._matchers import MatcherError, parse_matchers
+from ._matchers import LABEL_NAME_RE, MatcherError, parse_matchers
 from ._silence import Silence
 
 __all__ = ["create_app"]
@@ -80,9 +80,13 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
                 return _error("body must be a JSON list of alerts")
             alerts = []
             for item in raw:
-                labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+                labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()
+                          if v != ""}
                 if not labels:
                     return _error("at least one label pair required")
+                bad = [k for k in labels if not LABEL_NAME_RE.match(k)]
+                if bad:
+                    return _error(f"invalid label set: invalid name {bad[0]!r}")
                 alerts.append(Alert(
                     labels=labels,
                     annotations={str(k): str(v) for k, v in

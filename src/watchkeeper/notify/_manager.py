@@ -43,6 +43,9 @@ __all__ = ["AlertManager", "Notification"]
 
 log = logging.getLogger("watchkeeper.notify")
 
+#: Seconds between housekeeping runs (resolved alerts, silences, notification log).
+MAINTENANCE_EVERY = 900.0
+
 
 @dataclass(frozen=True, slots=True)
 class Notification:
@@ -112,6 +115,7 @@ class AlertManager:
         self._runner: DispatchRunner | None = None
         self.escalations = escalations
         self._escalator: asyncio.Task[None] | None = None
+        self._maintainer: asyncio.Task[None] | None = None
         self.started_at = self.clock()
         for alert in self.store.list():
             self.inhibitor.observe(alert)
@@ -167,8 +171,30 @@ class AlertManager:
         if self._runner is None:
             self._runner = DispatchRunner(self.dispatcher, self.flush, self.clock)
             self._runner.start()
+        if self._maintainer is None:
+            self._maintainer = asyncio.get_running_loop().create_task(self._maintenance_loop())
         if self.escalations is not None and self._escalator is None:
             self._escalator = asyncio.get_running_loop().create_task(self._escalate_loop())
+
+    def maintenance(self) -> dict[str, int]:
+        """Drop resolved alerts, old silences and expired log entries (Alertmanager's GC).
+
+        Runs every 15 minutes while started; safe to call at any time.
+        """
+        gone = self.store.gc()
+        for alert in gone:
+            self.inhibitor.forget(alert.fingerprint)
+        silences = self.silences.gc()
+        self.nflog.gc()
+        return {"alerts": len(gone), "silences": silences}
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTENANCE_EVERY)
+            try:
+                self.maintenance()
+            except Exception:  # never let housekeeping kill the pipeline
+                log.exception("notify maintenance failed")
 
     async def _escalate_loop(self) -> None:
         assert self.escalations is not None
@@ -201,11 +227,12 @@ class AlertManager:
         return self.escalations.acknowledge(fp, by)
 
     async def stop(self) -> None:
-        if self._escalator is not None:
-            self._escalator.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._escalator
-            self._escalator = None
+        for task in (self._escalator, self._maintainer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._escalator = self._maintainer = None
         if self._runner is not None:
             await self._runner.stop()
             self._runner = None

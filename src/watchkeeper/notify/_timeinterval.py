@@ -32,7 +32,9 @@ class TimeInterval:
     location: str | None = None
 
     def contains(self, t: datetime) -> bool:
-        if self.location is not None:
+        if self.location == "Local":
+            t = t.astimezone()
+        elif self.location is not None:
             t = t.astimezone(ZoneInfo(self.location))
         if self.times is not None:
             minute = t.hour * 60 + t.minute
@@ -163,10 +165,11 @@ def parse_time_interval(raw: Any) -> TimeInterval:
             out.append((b, e))
         years = tuple(out)
     location = raw.get("location")
-    if location is not None:
+    if location is not None and location != "Local":
         try:
             ZoneInfo(str(location))
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {location!r}") from exc
+    if location is not None:
         location = str(location)
     return TimeInterval(times, weekdays, dom, months, years, location)
