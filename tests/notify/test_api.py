@@ -198,3 +198,25 @@ async def test_http_api_rejects_invalid_label_names() -> None:
         r = await c.post("/api/v2/alerts", json=[{"labels": {"1bad": "x"}}])
     assert r.status_code == 400
     assert "invalid" in r.json()
+
+
+async def test_put_alerts_from_another_thread() -> None:
+    import asyncio
+    import threading
+
+    rec = Recorder()
+    am = AlertManager(parse_config(CFG.replace("30s", "50ms")),
+                      transport=httpx.MockTransport(rec))
+    async with am:
+        threads = [threading.Thread(target=am.put_alerts,
+                                    args=([Alert({"alertname": f"T{i}"})],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for _ in range(100):
+            if len(rec.to("/hook")) == 8:
+                break
+            await asyncio.sleep(0.02)
+    assert sorted(b["groupLabels"]["alertname"] for b in rec.to("/hook")) == \
+        [f"T{i}" for i in range(8)]

@@ -132,6 +132,13 @@ class Dispatcher:
         return [g for g in self.groups.values() if fps & g.alerts.keys()]
 
 
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 Clock = Callable[[], datetime]
 FlushFunc = Callable[[FlushJob], Awaitable[bool]]
 
@@ -146,14 +153,24 @@ class DispatchRunner:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def put(self, alert: Alert) -> None:
+        """Insert an alert; callable from any thread (the dispatcher lives on the loop)."""
+        loop = self._loop
+        if loop is not None and not _on_loop(loop):
+            loop.call_soon_threadsafe(self._put, alert)
+        else:
+            self._put(alert)
+
+    def _put(self, alert: Alert) -> None:
         self.dispatcher.put(alert, self._clock())
         self._wake.set()
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._loop = asyncio.get_running_loop()
+            self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
         if self._task is not None:
