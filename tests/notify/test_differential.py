@@ -276,3 +276,50 @@ async def test_forwarding_to_external_alertmanager(tmp_path: Path,
     assert got[0]["receivers"] == [{"name": "pager"}]
     assert got[0]["fingerprint"] == Alert({"alertname": "Fwd", "severity": "page"}) \
         .fingerprint_hex
+
+
+DATA = Path(__file__).parent / "data"
+
+
+async def test_templates_render_like_alertmanager(capture: CaptureServer,
+                                                  tmp_path: Path) -> None:
+    """Go text/template semantics: the same Slack templates rendered by both sides."""
+    async def scenario(both: Both) -> None:
+        alerts = [_alert("DiskFull", instance="host-1", team="infra", severity="critical"),
+                  _alert("DiskFull", instance="host-22", team="infra", severity="warning")]
+        await both.post("/api/v2/alerts", alerts)
+        await asyncio.sleep(0.8)
+        ends = datetime.now(UTC) - timedelta(milliseconds=10)
+        await both.post("/api/v2/alerts", [_alert("DiskFull", ends=ends, instance="host-1",
+                                                  team="infra", severity="critical")])
+        await asyncio.sleep(1.2)
+
+    # Slack templates exercising Go text/template: range/else, with, if/else if,
+    # variables, pipelines, printf flags, define/template/block from a templates file.
+    config = (DATA / "slack_templates.yml").read_text().replace("TMPL", str(DATA))
+    am = await asyncio.to_thread(AlertmanagerProcess,
+                                 config.replace("BASE", capture.url + "/am"), tmp_path)
+    try:
+        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
+                            external_url=am.url)
+        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
+                httpx.AsyncClient(timeout=5) as client:
+            await scenario(Both(am, client, wk_url))
+    finally:
+        await asyncio.to_thread(am.stop)
+    keys = ["title", "title_link", "text", "pretext", "footer", "fallback", "callback_id"]
+
+    def pick(prefix: str) -> list[dict[str, Any]]:
+        out = []
+        for r in capture.bodies(prefix):
+            att = r.body["attachments"][0]
+            out.append({"channel": r.body["channel"], "username": r.body["username"],
+                        "fields": att.get("fields"), **{k: att.get(k, "") for k in keys}})
+        return out
+
+    got_am, got_wk = pick("/am/"), pick("/wk/")
+    assert len(got_am) == 2, got_am
+    assert got_am[0]["fields"][0]["title"] == "slack/2"
+    for a, w in zip(got_am, got_wk, strict=True):
+        for key in a:
+            assert w[key] == a[key], (key, a[key], w[key])

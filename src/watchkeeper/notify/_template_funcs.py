@@ -106,7 +106,12 @@ def go_sprintf(fmt: str, *args: Any) -> str:
             continue
         arg = args[idx]
         idx += 1
-        spec = flags + (width or "") + (f".{prec}" if prec is not None else "")
+        # Go flags to a Python format spec: [align][sign][#][0][width][.precision]
+        spec = ("<" if "-" in flags else "") + ("+" if "+" in flags else
+                                                " " if " " in flags else "")
+        spec += ("#" if "#" in flags else "") + ("0" if "0" in flags and "-" not in flags
+                                                 else "")
+        spec += (width or "") + (f".{prec}" if prec is not None else "")
         if verb in "vs":
             text = go_str(arg)
             if prec is not None:
@@ -152,6 +157,23 @@ def _index(item: Any, *keys: Any) -> Any:
     return item
 
 
+_JS = {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E",
+       "&": "\\u0026", "=": "\\u003D"}
+
+
+def _js(s: str) -> str:
+    """Go's ``template.JSEscapeString``."""
+    out = []
+    for ch in s:
+        if ch in _JS:
+            out.append(_JS[ch])
+        elif ord(ch) < 0x20 or not ch.isprintable():
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _call(f: Callable[..., Any], *args: Any) -> Any:
     return f(*args)
 
@@ -170,8 +192,14 @@ def _or(*args: Any) -> Any:
     return args[-1]
 
 
+# Alertmanager's ``title`` is golang.org/x/text ``cases.Title``: Unicode words (UAX #29,
+# where ' . : join letters and _ joins anything) get an upper-case first letter and the
+# rest lower-cased.
+_WORD = re.compile(r"[^\W_]+(?:(?:['\u2019.:](?=[^\W\d_])|_+)[^\W_]*)*|_+[^\W_]*", re.UNICODE)
+
+
 def _title(s: str) -> str:
-    return re.sub(r"(^|[^\w'])(\w)", lambda m: m.group(1) + m.group(2).upper(), str(s))
+    return _WORD.sub(lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), str(s))
 
 
 def _human_duration(v: Any) -> str:
@@ -227,7 +255,7 @@ BUILTIN_FUNCS: dict[str, Callable[..., Any]] = {
     "lt": lambda a, b: _cmp(a, b) < 0, "le": lambda a, b: _cmp(a, b) <= 0,
     "gt": lambda a, b: _cmp(a, b) > 0, "ge": lambda a, b: _cmp(a, b) >= 0,
     "html": lambda *a: html.escape("".join(go_str(x) for x in a)),
-    "js": lambda *a: json.dumps("".join(go_str(x) for x in a))[1:-1],
+    "js": lambda *a: _js("".join(go_str(x) for x in a)),
     "urlquery": lambda *a: urllib.parse.quote_plus("".join(go_str(x) for x in a)),
     "slice": lambda s, *i: s[slice(*i)] if i else s,
     "call": _call,

@@ -204,22 +204,28 @@ class Parser:
             if m is None:
                 raise self.error(f"unexpected {text[pos]!r} in command", line)
             kind = m.lastgroup or ""
+            # Whitespace is kept as one "sp" token: "(x).F" is a field of x, "(x) .F" is
+            # a second argument.
             if kind != "ws":
                 out.append((kind, m.group()))
+            elif out and out[-1][0] != "sp":
+                out.append(("sp", " "))
             pos = m.end()
         return out
 
     def _pipe(self, toks: list[tuple[str, str]], line: int) -> Pipe:
         decl: list[str] = []
         assign = False
+        if toks and toks[0][0] == "sp":
+            toks = toks[1:]
         for i, (kind, _val) in enumerate(toks):
             if kind in ("decl", "assign"):
                 names = [t[1] for t in toks[:i] if t[0] == "var"]
-                if not names or any(t[0] not in ("var", "comma") for t in toks[:i]):
+                if not names or any(t[0] not in ("var", "comma", "sp") for t in toks[:i]):
                     raise self.error("bad variable declaration", line)
                 decl, assign, toks = names, kind == "assign", toks[i + 1:]
                 break
-            if kind not in ("var", "comma"):
+            if kind not in ("var", "comma", "sp"):
                 break
         self._toks, self._i, self._line = toks, 0, line
         cmds = self._cmds(top=True)
@@ -233,6 +239,8 @@ class Parser:
         while self._i < len(self._toks):
             kind, val = self._toks[self._i]
             self._i += 1
+            if kind == "sp":
+                continue
             if kind == "pipe":
                 if not cmd:
                     raise self.error("missing command before |", self._line)
