@@ -323,3 +323,34 @@ async def test_templates_render_like_alertmanager(capture: CaptureServer,
     for a, w in zip(got_am, got_wk, strict=True):
         for key in a:
             assert w[key] == a[key], (key, a[key], w[key])
+
+
+async def test_pagerduty_events_like_alertmanager(capture: CaptureServer,
+                                                  tmp_path: Path) -> None:
+    """Events API v2 bodies, dedup_key (sha256 of the group key) included, trigger and
+    resolve, compared field for field with what Alertmanager posts."""
+    async def scenario(both: Both) -> None:
+        await both.post("/api/v2/alerts", [
+            _alert("DiskFull", instance="h1", cluster="eu", severity="critical")])
+        await asyncio.sleep(0.8)
+        await both.post("/api/v2/alerts", [
+            _alert("DiskFull", instance="h1", cluster="eu", severity="critical",
+                   ends=datetime.now(UTC) - timedelta(milliseconds=10))])
+        await asyncio.sleep(1.2)
+
+    config = (DATA / "pagerduty.yml").read_text()
+    am = await asyncio.to_thread(AlertmanagerProcess,
+                                 config.replace("BASE", capture.url + "/am"), tmp_path)
+    try:
+        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
+                            external_url=am.url)
+        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
+                httpx.AsyncClient(timeout=5) as client:
+            await scenario(Both(am, client, wk_url))
+    finally:
+        await asyncio.to_thread(am.stop)
+    got_am = [r.body for r in capture.bodies("/am/")]
+    got_wk = [r.body for r in capture.bodies("/wk/")]
+    assert [b["event_action"] for b in got_am] == ["trigger", "resolve"]
+    for a, w in zip(got_am, got_wk, strict=True):
+        assert json.dumps(w, sort_keys=True, indent=1) == json.dumps(a, sort_keys=True, indent=1)

@@ -24,6 +24,14 @@ _DEFAULTS = {
 }
 
 
+_DEFAULT_DETAILS = {
+    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+    "num_firing": "{{ .Alerts.Firing | len }}",
+    "num_resolved": "{{ .Alerts.Resolved | len }}",
+}
+
+
 class PagerDutyNotifier:
     def __init__(self, settings: Mapping[str, Any], templates: TemplateSet | None,
                  timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -36,29 +44,33 @@ class PagerDutyNotifier:
         g = self.r.get
         firing = data["Alerts"].Firing()
         action = "trigger" if firing else "resolve"
-        details = self.settings.get("details") or {
-            "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
-            "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
-            "num_firing": "{{ .Alerts.Firing | len }}",
-            "num_resolved": "{{ .Alerts.Resolved | len }}",
+        # As Alertmanager: the default details are always there unless overridden by key.
+        details = {**_DEFAULT_DETAILS, **(self.settings.get("details") or {})}
+        # Alertmanager: the source defaults to the client template.
+        source = self.r.render(str(self.settings.get("source") or self.settings.get("client")
+                                   or _DEFAULTS["client"]), data)
+        payload: dict[str, Any] = {
+            "summary": truncate(g("description", data), 1024),
+            "source": source,
+            "severity": g("severity", data),
         }
-        source = g("source", data) or g("client", data)
+        for key in ("class", "component", "group"):  # omitempty, as upstream
+            if value := g(key, data):
+                payload[key] = value
+        custom = {k: self.r.render(str(v), data) for k, v in details.items()}
+        if custom:
+            payload["custom_details"] = custom
         body: dict[str, Any] = {
-            "routing_key": read_secret(self.settings, "routing_key")
-            or read_secret(self.settings, "service_key"),
-            "event_action": action,
+            "routing_key": self.r.render(read_secret(self.settings, "routing_key")
+                                         or read_secret(self.settings, "service_key"), data),
             # sha256 of the group key, as Alertmanager's ``Key.Hash()``.
             "dedup_key": hashlib.sha256(ctx.group_key.encode()).hexdigest(),
-            "client": g("client", data), "client_url": g("client_url", data),
-            "payload": {
-                "summary": truncate(g("description", data), 1024),
-                "source": source,
-                "severity": g("severity", data),
-                "custom_details": {k: self.r.render(str(v), data) for k, v in details.items()},
-                "class": g("class", data), "component": g("component", data),
-                "group": g("group", data),
-            },
+            "event_action": action,
+            "payload": payload,
         }
+        for key in ("client", "client_url"):
+            if value := g(key, data):
+                body[key] = value
         images = [{"src": self.r.render(str(i.get("src", "")), data),
                    "alt": self.r.render(str(i.get("alt", "")), data),
                    "href": self.r.render(str(i.get("href", "")), data)}
@@ -66,6 +78,8 @@ class PagerDutyNotifier:
         links = [{"href": self.r.render(str(li.get("href", "")), data),
                   "text": self.r.render(str(li.get("text", "")), data)}
                  for li in self.settings.get("links") or []]
+        images = [i for i in images if i["src"]]
+        links = [li for li in links if li["href"]]
         if images:
             body["images"] = images
         if links:
