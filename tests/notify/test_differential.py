@@ -323,6 +323,10 @@ async def test_templates_render_like_alertmanager(capture: CaptureServer,
     for a, w in zip(got_am, got_wk, strict=True):
         for key in a:
             assert w[key] == a[key], (key, a[key], w[key])
+    # And the whole request body, omitted-when-empty fields included.
+    for a, w in zip(capture.bodies("/am/"), capture.bodies("/wk/"), strict=True):
+        assert json.dumps(w.body, sort_keys=True, indent=1) == \
+            json.dumps(a.body, sort_keys=True, indent=1)
 
 
 async def test_pagerduty_events_like_alertmanager(capture: CaptureServer,

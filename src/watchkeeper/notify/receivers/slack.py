@@ -27,6 +27,22 @@ _DEFAULTS = {
 }
 
 
+def _put(target: dict[str, Any], key: str, value: str) -> None:
+    if value:  # Go's ``omitempty``
+        target[key] = value
+
+
+def _action(r: Renderer, raw: Mapping[str, Any], data: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("type", "text", "url", "style", "name", "value"):
+        _put(out, key, r.render(str(raw.get(key, "")), data))
+    confirm = raw.get("confirm")
+    if confirm:
+        out["confirm"] = {k: r.render(str(confirm.get(k, "")), data)
+                          for k in ("title", "text", "ok_text", "dismiss_text")}
+    return out
+
+
 class SlackNotifier:
     def __init__(self, settings: Mapping[str, Any], templates: TemplateSet | None,
                  timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -35,31 +51,41 @@ class SlackNotifier:
         self._client = http_client(settings, timeout, transport)
 
     def payload(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> dict[str, Any]:
+        """The request body, field for field (and omitted-when-empty) as Alertmanager's."""
         data = self.r.data(ctx, alerts)
         g = self.r.get
-        attachment: dict[str, Any] = {
-            "title": truncate(g("title", data), 1024), "title_link": g("title_link", data),
-            "pretext": g("pretext", data), "text": g("text", data),
-            "fallback": g("fallback", data), "callback_id": g("callback_id", data),
-            "footer": g("footer", data), "color": g("color", data),
-            "mrkdwn_in": list(self.settings.get("mrkdwn_in") or ["fallback", "pretext", "text"]),
-        }
-        for key in ("image_url", "thumb_url"):
-            if self.settings.get(key):
-                attachment[key] = g(key, data)
+        att: dict[str, Any] = {}
+        _put(att, "title", truncate(g("title", data), 1024))
+        _put(att, "title_link", g("title_link", data))
+        _put(att, "pretext", g("pretext", data))
+        att["text"] = g("text", data)
+        att["fallback"] = g("fallback", data)
+        att["callback_id"] = g("callback_id", data)
         fields = self.settings.get("fields") or []
         if fields:
-            attachment["fields"] = [
+            att["fields"] = [
                 {"title": self.r.render(str(f.get("title", "")), data),
                  "value": self.r.render(str(f.get("value", "")), data),
-                 "short": bool(f.get("short", self.settings.get("short_fields", False)))}
+                 "short": bool(f["short"]) if f.get("short") is not None
+                 else bool(self.settings.get("short_fields", False))}
                 for f in fields]
-        body: dict[str, Any] = {
-            "channel": g("channel", data), "username": g("username", data),
-            "icon_emoji": g("icon_emoji", data), "icon_url": g("icon_url", data),
-            "link_names": bool(self.settings.get("link_names", False)),
-            "attachments": [attachment],
-        }
+        actions = self.settings.get("actions") or []
+        if actions:
+            att["actions"] = [_action(self.r, a, data) for a in actions]
+        _put(att, "image_url", g("image_url", data))
+        _put(att, "thumb_url", g("thumb_url", data))
+        att["footer"] = g("footer", data)
+        _put(att, "color", g("color", data))
+        att["mrkdwn_in"] = list(self.settings.get("mrkdwn_in") or
+                                ["fallback", "pretext", "text"])
+        body: dict[str, Any] = {}
+        _put(body, "channel", g("channel", data))
+        _put(body, "username", g("username", data))
+        _put(body, "icon_emoji", g("icon_emoji", data))
+        _put(body, "icon_url", g("icon_url", data))
+        if self.settings.get("link_names"):
+            body["link_names"] = True
+        body["attachments"] = [att]
         return body
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> None:
