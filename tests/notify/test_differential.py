@@ -358,3 +358,52 @@ async def test_pagerduty_events_like_alertmanager(capture: CaptureServer,
     assert [b["event_action"] for b in got_am] == ["trigger", "resolve"]
     for a, w in zip(got_am, got_wk, strict=True):
         assert json.dumps(w, sort_keys=True, indent=1) == json.dumps(a, sort_keys=True, indent=1)
+
+
+async def test_email_like_alertmanager(capture: CaptureServer, tmp_path: Path) -> None:
+    """Both sides mail a real SMTP server (aiosmtpd); headers and bodies must agree."""
+    controller_mod = pytest.importorskip("aiosmtpd.controller")
+    import email as email_lib
+    import email.policy
+
+    received: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            received.append((envelope.rcpt_tos, email_lib.message_from_bytes(
+                envelope.content, policy=email.policy.default)))
+            return "250 OK"
+
+    port = free_port()
+    controller = controller_mod.Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    config = (DATA / "email.yml").read_text().replace("SMTP", f"127.0.0.1:{port}")
+    am = await asyncio.to_thread(AlertmanagerProcess, config.replace("SIDE", "am"), tmp_path)
+    try:
+        ours = AlertManager(parse_config(config.replace("SIDE", "wk")), external_url=am.url)
+        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
+                httpx.AsyncClient(timeout=5) as client:
+            both = Both(am, client, wk_url)
+            await both.post("/api/v2/alerts", [
+                _alert("Mail", instance="h1", team="ops"), _alert("Mail", instance="h2",
+                                                                  team="ops")])
+            await asyncio.sleep(1.0)
+    finally:
+        await asyncio.to_thread(am.stop)
+        controller.stop()
+
+    def view(side: str) -> list[dict[str, Any]]:
+        out = []
+        for rcpt, msg in received:
+            if rcpt != [f"{side}-oncall@example.org"]:
+                continue
+            text, html = msg.get_body(("plain",)), msg.get_body(("html",))
+            out.append({"Subject": msg["Subject"], "From": msg["From"], "X-Team": msg["X-Team"],
+                        "multipart": msg.get_content_type(),
+                        "text": text.get_content().replace("\r\n", "\n") if text else None,
+                        "html": html.get_content().replace("\r\n", "\n") if html else None})
+        return out
+
+    got_am, got_wk = view("am"), view("wk")
+    assert len(got_am) == 1, received
+    assert got_wk == got_am

@@ -6,7 +6,10 @@ import asyncio
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -25,6 +28,15 @@ _DEFAULTS = {
 }
 
 
+def _part(body: str, subtype: str) -> MIMENonMultipart:
+    # Quoted-printable UTF-8 without touching the body (no added final newline).
+    part = MIMENonMultipart("text", subtype, charset="UTF-8")
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    part.set_payload(body, charset=charset)
+    return part
+
+
 class EmailNotifier:
     def __init__(self, settings: Mapping[str, Any], templates: TemplateSet | None,
                  timeout: float = 10.0) -> None:
@@ -32,29 +44,31 @@ class EmailNotifier:
         self.settings = settings
         self.timeout = timeout
 
-    def message(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> EmailMessage:
+    def message(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> Message:
+        """multipart/alternative (text, then HTML), bodies exactly as rendered."""
         data = self.r.data(ctx, alerts)
         s = self.settings
         headers = {"Subject": '{{ template "email.default.subject" . }}',
                    "To": str(s["to"]), "From": str(s["from"])}
         headers.update({str(k): str(v) for k, v in (s.get("headers") or {}).items()})
-        msg = EmailMessage()
+        text = self.r.get("text", data)
+        html = self.r.get("html", data)
+        msg: Message = MIMEMultipart("alternative")
+        if text:
+            msg.attach(_part(text, "plain"))
+        if html:
+            msg.attach(_part(html, "html"))
         for key, value in headers.items():
             msg[key] = self.r.render(value, data)
         msg["Date"] = formatdate(localtime=False)
         msg["Message-Id"] = make_msgid(domain=str(s.get("hello") or "localhost"))
-        text = self.r.get("text", data)
-        html = self.r.get("html", data)
-        msg.set_content(text or " ")
-        if html:
-            msg.add_alternative(html, subtype="html")
         return msg
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> None:
         msg = self.message(ctx, alerts)
         await asyncio.to_thread(self._send, msg)
 
-    def _send(self, msg: EmailMessage) -> None:
+    def _send(self, msg: Message) -> None:
         s = self.settings
         host, _, port_text = str(s["smarthost"]).rpartition(":")
         port = int(port_text or 25)
