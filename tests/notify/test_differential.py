@@ -369,7 +369,7 @@ async def test_email_like_alertmanager(capture: CaptureServer, tmp_path: Path) -
     received: list[Any] = []
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             received.append((envelope.rcpt_tos, email_lib.message_from_bytes(
                 envelope.content, policy=email.policy.default)))
             return "250 OK"
