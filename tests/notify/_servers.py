@@ -40,6 +40,7 @@ class CaptureServer:
     requests: list[Captured] = field(default_factory=list)
     status_for: dict[str, int] = field(default_factory=dict)
     hang: set[str] = field(default_factory=set)
+    reply: bytes = b"ok"
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> CaptureServer:
@@ -60,9 +61,9 @@ class CaptureServer:
                 status = owner.status_for.get(self.path, 200)
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Length", "2")
+                    self.send_header("Content-Length", str(len(owner.reply)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(owner.reply)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (hang tests)
 

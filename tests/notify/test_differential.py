@@ -385,8 +385,8 @@ async def test_email_like_alertmanager(capture: CaptureServer, tmp_path: Path) -
                 httpx.AsyncClient(timeout=5) as client:
             both = Both(am, client, wk_url)
             await both.post("/api/v2/alerts", [
-                _alert("Mail", instance="h1", team="ops"), _alert("Mail", instance="h2",
-                                                                  team="ops")])
+                _alert("Mail", instance="h<1>", team="ops"), _alert("Mail", instance="h'2",
+                                                                    team="ops")])
             await asyncio.sleep(1.0)
     finally:
         await asyncio.to_thread(am.stop)
@@ -406,4 +406,27 @@ async def test_email_like_alertmanager(capture: CaptureServer, tmp_path: Path) -
 
     got_am, got_wk = view("am"), view("wk")
     assert len(got_am) == 1, received
+    assert got_wk == got_am
+
+
+async def test_telegram_like_alertmanager(capture: CaptureServer, tmp_path: Path) -> None:
+    """sendMessage body as Alertmanager (telebot) posts it; HTML mode escapes values."""
+    capture.reply = json.dumps({"ok": True, "result": {
+        "message_id": 1, "date": 0, "chat": {"id": -1001, "type": "group"}}}).encode()
+    config = (DATA / "telegram.yml").read_text()
+    am = await asyncio.to_thread(AlertmanagerProcess,
+                                 config.replace("BASE", capture.url + "/am"), tmp_path)
+    try:
+        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
+                            external_url=am.url)
+        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
+                httpx.AsyncClient(timeout=5) as client:
+            await Both(am, client, wk_url).post("/api/v2/alerts", [
+                _alert("TG", instance="<h1>"), _alert("TG", instance="h'2")])
+            await asyncio.sleep(0.9)
+    finally:
+        await asyncio.to_thread(am.stop)
+    got_am = [(r.path[3:], r.body) for r in capture.bodies("/am/")]
+    got_wk = [(r.path[3:], r.body) for r in capture.bodies("/wk/")]
+    assert len(got_am) == 1, got_am
     assert got_wk == got_am

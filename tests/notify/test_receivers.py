@@ -95,8 +95,10 @@ TELEGRAM_SCHEMA = {
         "chat_id": {"type": ["integer", "string"]},
         "text": {"type": "string", "minLength": 1, "maxLength": 4096},
         "parse_mode": {"enum": ["HTML", "Markdown", "MarkdownV2"]},
-        "disable_notification": {"type": "boolean"},
-        "message_thread_id": {"type": "integer"},
+        # Alertmanager's client sends these as strings; the Bot API accepts both.
+        "disable_notification": {"type": ["boolean", "string"]},
+        "disable_web_page_preview": {"type": ["boolean", "string"]},
+        "message_thread_id": {"type": ["integer", "string"]},
     },
 }
 # https://learn.microsoft.com/outlook/actionable-messages/message-card-reference

@@ -94,3 +94,11 @@ def test_custom_functions_for_other_stages() -> None:
 )
 def test_go_float(value: float, want: str) -> None:
     assert go_float(value) == want
+
+
+def test_html_mode_escapes_values_not_text_or_safehtml(data: Any) -> None:
+    tset = TemplateSet()
+    src = '<b>{{ "a<b & \'c\'" }}</b>{{ safeHtml "<i>ok</i>" }}{{ template "x" . }}' \
+          '{{ define "x" }}{{ "+" }}{{ end }}'
+    assert tset.render(src, data, html=True) == "<b>a&lt;b &amp; &#39;c&#39;</b><i>ok</i>&#43;"
+    assert tset.render(src, data) == "<b>a<b & 'c'</b><i>ok</i>+"

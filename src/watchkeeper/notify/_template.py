@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import NotifyTemplateError
-from ._template_funcs import BUILTIN_FUNCS, go_str, truth
+from ._template_funcs import BUILTIN_FUNCS, SafeHTML, go_str, html_escape, truth
 from ._template_parse import (
     Action,
     Branch,
@@ -56,8 +56,8 @@ def _get(obj: Any, name: str, args: list[Any] | None) -> Any:
 
 
 class _Exec:
-    def __init__(self, tset: TemplateSet, name: str) -> None:
-        self.tset, self.name = tset, name
+    def __init__(self, tset: TemplateSet, name: str, html: bool = False) -> None:
+        self.tset, self.name, self.html = tset, name, html
         self.out: list[str] = []
 
     def run(self, nodes: list[Node], dot: Any, scope: list[dict[str, Any]]) -> None:
@@ -79,7 +79,10 @@ class _Exec:
         elif isinstance(node, Action):
             value = self._pipe(node.pipe, dot, scope)
             if not node.pipe.decl:
-                self.out.append(go_str(value))
+                text = go_str(value)
+                if self.html and not isinstance(value, SafeHTML):
+                    text = html_escape(text)
+                self.out.append(text)
         elif isinstance(node, Branch):
             self._branch(node, dot, scope)
         elif isinstance(node, Call):
@@ -192,8 +195,9 @@ class Template:
     def __init__(self, tset: TemplateSet, name: str, nodes: list[Node]) -> None:
         self.tset, self.name, self.nodes = tset, name, nodes
 
-    def execute(self, data: Any) -> str:
-        ex = _Exec(self.tset, self.name)
+    def execute(self, data: Any, *, html: bool = False) -> str:
+        """Render; ``html=True`` escapes printed values as Go's ``html/template`` does."""
+        ex = _Exec(self.tset, self.name, html)
         ex.run(self.nodes, data, [{"$": data}])
         return "".join(ex.out)
 
@@ -233,10 +237,10 @@ class TemplateSet:
                 tset.add_file(path)
         return tset
 
-    def render(self, text: str, data: Any) -> str:
-        """Execute a template string (cached by its text)."""
+    def render(self, text: str, data: Any, *, html: bool = False) -> str:
+        """Execute a template string (cached by its text); see :meth:`Template.execute`."""
         tmpl = self._cache.get(text)
         if tmpl is None:
             tmpl = self.parse(text)
             self._cache[text] = tmpl
-        return tmpl.execute(data)
+        return tmpl.execute(data, html=html)

@@ -12,7 +12,23 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["BUILTIN_FUNCS", "go_float", "go_sprintf", "go_str", "truth"]
+__all__ = ["BUILTIN_FUNCS", "SafeHTML", "go_float", "go_sprintf", "go_str", "html_escape",
+           "truth"]
+
+
+class SafeHTML(str):
+    """A string ``safeHtml`` marked as trusted: HTML-mode rendering does not escape it."""
+
+    __slots__ = ()
+
+
+_HTML = {"&": "&amp;", "'": "&#39;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "+": "&#43;",
+         "\0": "\ufffd"}
+
+
+def html_escape(text: str) -> str:
+    """Go ``html/template``'s escaping of a value printed in HTML text."""
+    return "".join(_HTML.get(ch, ch) for ch in text)
 
 
 def go_float(v: float) -> str:
@@ -264,7 +280,7 @@ BUILTIN_FUNCS: dict[str, Callable[..., Any]] = {
     "title": _title, "trimSpace": lambda s: str(s).strip(),
     "join": lambda sep, items: str(sep).join(go_str(i) for i in items),
     "match": lambda pattern, s: re.search(str(pattern), str(s)) is not None,
-    "safeHtml": str,
+    "safeHtml": SafeHTML,
     "reReplaceAll": lambda pattern, repl, text: re.sub(
         str(pattern), re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", str(repl)), str(text)),
     "stringSlice": lambda *s: [str(x) for x in s],

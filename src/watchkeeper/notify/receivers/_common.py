@@ -32,14 +32,14 @@ class Renderer:
     def data(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> TemplateData:
         return build_data(ctx, alerts)
 
-    def get(self, key: str, data: TemplateData) -> str:
+    def get(self, key: str, data: TemplateData, *, html: bool = False) -> str:
         value = self.settings.get(key)
         if value is None:
             value = self.defaults.get(key, "")
-        return self.render(str(value), data)
+        return self.render(str(value), data, html=html)
 
-    def render(self, text: str, data: TemplateData) -> str:
+    def render(self, text: str, data: TemplateData, *, html: bool = False) -> str:
         try:
-            return self.templates.render(text, data)
+            return self.templates.render(text, data, html=html)
         except NotifyTemplateError as exc:
             raise ReceiverError(f"{self.name}: template: {exc}", retryable=False) from exc

@@ -52,7 +52,7 @@ class EmailNotifier:
                    "To": str(s["to"]), "From": str(s["from"])}
         headers.update({str(k): str(v) for k, v in (s.get("headers") or {}).items()})
         text = self.r.get("text", data)
-        html = self.r.get("html", data)
+        html = self.r.get("html", data, html=True)  # html/template, as upstream
         msg: Message = MIMEMultipart("alternative")
         if text:
             msg.attach(_part(text, "plain"))

@@ -26,15 +26,21 @@ class TelegramNotifier:
         self._client = http_client(settings, timeout, transport)
 
     def payload(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> dict[str, Any]:
+        """sendMessage parameters as Alertmanager's Telegram client posts them (strings)."""
         data = self.r.data(ctx, alerts)
+        parse_mode = str(self.settings.get("parse_mode") or "HTML")
+        text = self.r.get("message", data, html=parse_mode == "HTML")
         body: dict[str, Any] = {
-            "chat_id": int(self.settings["chat_id"]),
-            "text": truncate(self.r.get("message", data), 4096),
-            "parse_mode": str(self.settings.get("parse_mode") or "HTML"),
-            "disable_notification": bool(self.settings.get("disable_notifications", False)),
+            "chat_id": str(self.settings["chat_id"]),
+            "text": truncate(text, 4096),
+            "disable_web_page_preview": "true",
         }
+        if parse_mode:
+            body["parse_mode"] = parse_mode
+        if self.settings.get("disable_notifications"):
+            body["disable_notification"] = "true"
         if self.settings.get("message_thread_id"):
-            body["message_thread_id"] = int(self.settings["message_thread_id"])
+            body["message_thread_id"] = str(self.settings["message_thread_id"])
         return body
 
     async def notify(self, ctx: NotifyContext, alerts: Sequence[Alert]) -> None:
