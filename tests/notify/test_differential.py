@@ -430,3 +430,45 @@ async def test_telegram_like_alertmanager(capture: CaptureServer, tmp_path: Path
     got_wk = [(r.path[3:], r.body) for r in capture.bodies("/wk/")]
     assert len(got_am) == 1, got_am
     assert got_wk == got_am
+
+
+async def test_default_templates_like_alertmanager(capture: CaptureServer,
+                                                   tmp_path: Path) -> None:
+    """With no templates configured, Slack, PagerDuty and Telegram bodies match
+    Alertmanager's (except the product name: "watchkeeper" for "Alertmanager")."""
+    capture.reply = json.dumps({"ok": True, "result": {
+        "message_id": 1, "date": 0, "chat": {"id": 1, "type": "group"}}}).encode()
+    config = (DATA / "defaults.yml").read_text()
+    am = await asyncio.to_thread(AlertmanagerProcess,
+                                 config.replace("BASE", capture.url + "/am"), tmp_path)
+    try:
+        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
+                            external_url=am.url)
+        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
+                httpx.AsyncClient(timeout=5) as client:
+            both = Both(am, client, wk_url)
+            await both.post("/api/v2/alerts", [
+                {**_alert("X", instance="h1", severity="critical"),
+                 "annotations": {"summary": "sum1", "description": "d1"}},
+                _alert("X", instance="h2", severity="critical")])
+            await asyncio.sleep(0.8)
+            await both.post("/api/v2/alerts", [_alert(
+                "X", instance="h1", severity="critical",
+                ends=datetime.now(UTC) - timedelta(milliseconds=10))])
+            await asyncio.sleep(1.2)
+    finally:
+        await asyncio.to_thread(am.stop)
+
+    def bodies(prefix: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in capture.bodies(prefix):
+            text = json.dumps(r.body, sort_keys=True, indent=1)
+            out.setdefault(r.path[len(prefix):], []).append(
+                text.replace('"watchkeeper"', '"Alertmanager"'))
+        return out
+
+    got_am, got_wk = bodies("/am/"), bodies("/wk/")
+    assert sorted(got_am) == ["pd", "slack", "tg/botx:y/sendMessage"]
+    for path, items in got_am.items():
+        assert len(items) == 2, (path, items)  # firing, then one resolved + one firing
+        assert got_wk[path] == items, path

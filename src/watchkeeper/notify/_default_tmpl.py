@@ -1,5 +1,11 @@
 # ruff: noqa: E501 - template text keeps its own line structure
-"""Default notification templates (watchkeeper's own text, with Alertmanager's names)."""
+"""Default notification templates, under Alertmanager's template names.
+
+The text is watchkeeper's own; where it matters for parity (Slack title/fallback,
+PagerDuty summary and details, Telegram message) the rendered output is the same as
+Alertmanager 0.25's, checked by tests/notify/test_differential.py. The product name in
+``__alertmanager`` is "watchkeeper".
+"""
 
 from __future__ import annotations
 
@@ -23,9 +29,7 @@ DEFAULT_TEMPLATES = r"""
 {{ define "slack.default.username" }}{{ template "__alertmanager" . }}{{ end }}
 {{ define "slack.default.fallback" }}{{ template "slack.default.title" . }} | {{ template "slack.default.titlelink" . }}{{ end }}
 {{ define "slack.default.titlelink" }}{{ template "__alertmanagerURL" . }}{{ end }}
-{{ define "slack.default.text" }}{{ range .Alerts }}{{ if .Annotations.summary }}*{{ .Annotations.summary }}*
-{{ end }}{{ if .Annotations.description }}{{ .Annotations.description }}
-{{ end }}{{ end }}{{ end }}
+{{ define "slack.default.text" }}{{ end }}
 
 {{ define "pagerduty.default.description" }}{{ template "__subject" . }}{{ end }}
 {{ define "pagerduty.default.client" }}{{ template "__alertmanager" . }}{{ end }}
@@ -50,9 +54,16 @@ Resolved alerts:
 <p><a href="{{ template "__alertmanagerURL" . }}">Sent by {{ template "__alertmanager" . }}</a></p>
 </body></html>{{ end }}
 
-{{ define "telegram.default.message" }}{{ if gt (len .Alerts.Firing) 0 }}Alerts Firing:
-{{ template "__text_alert_list" .Alerts.Firing }}{{ end }}{{ if gt (len .Alerts.Resolved) 0 }}Alerts Resolved:
-{{ template "__text_alert_list" .Alerts.Resolved }}{{ end }}{{ end }}
+{{ define "telegram.default.message" }}
+{{ if gt (len .Alerts.Firing) 0 }}
+Alerts Firing:
+{{ template "__text_alert_list" .Alerts.Firing }}
+{{ end }}
+{{ if gt (len .Alerts.Resolved) 0 }}
+Alerts Resolved:
+{{ template "__text_alert_list" .Alerts.Resolved }}
+{{ end }}
+{{ end }}
 
 {{ define "msteams.default.summary" }}{{ template "__subject" . }}{{ end }}
 {{ define "msteams.default.title" }}{{ template "__subject" . }}{{ end }}
