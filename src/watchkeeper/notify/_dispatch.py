@@ -196,8 +196,11 @@ class DispatchRunner:
             if deadline is not None:
                 timeout = min(timeout, max(0.0, (deadline - self._clock()).total_seconds()))
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that races with the event being set, and stop() would then hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _do(self, job: FlushJob) -> None:
         ok = False
