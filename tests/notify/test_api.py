@@ -220,3 +220,19 @@ async def test_put_alerts_from_another_thread() -> None:
             await asyncio.sleep(0.02)
     assert sorted(b["groupLabels"]["alertname"] for b in rec.to("/hook")) == \
         [f"T{i}" for i in range(8)]
+
+
+async def test_stop_right_after_put_never_hangs() -> None:
+    """Regression: a put from another thread racing stop() must not lose the runner's
+    cancellation (asyncio.wait_for on Python 3.11 could swallow it and hang stop())."""
+    import asyncio
+    import threading
+
+    for i in range(20):
+        am = AlertManager(parse_config(CFG), transport=httpx.MockTransport(Recorder()))
+        await am.start()
+        await asyncio.sleep(0)
+        t = threading.Thread(target=am.put_alerts, args=([Alert({"alertname": f"S{i}"})],))
+        t.start()
+        t.join()
+        await asyncio.wait_for(am.stop(), 5)

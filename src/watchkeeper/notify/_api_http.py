@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..exceptions import SilenceError
-from ._alert import Alert, format_time, parse_time
+from ._alert import ZERO_TIME, Alert, format_time, parse_time
 from ._manager import AlertManager
 from ._matchers import LABEL_NAME_RE, MatcherError, parse_matchers
 from ._silence import Silence
@@ -92,7 +92,7 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
                     annotations={str(k): str(v) for k, v in
                                  (item.get("annotations") or {}).items()},
                     starts_at=parse_time(item["startsAt"]) if item.get("startsAt")
-                    else Alert.__dataclass_fields__["starts_at"].default,  # type: ignore[arg-type]
+                    else ZERO_TIME,
                     ends_at=parse_time(item["endsAt"]) if item.get("endsAt") else None,
                     generator_url=str(item.get("generatorURL") or ""),
                 ))

@@ -6,7 +6,6 @@ Validation follows Alertmanager 0.25's ``config`` package; each problem is raise
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,6 +429,3 @@ def parse_config(text: str, file: str = "") -> Config:
     return Config(glob, route, receivers, inhibit, intervals, templates, file,
                   has_global=True, original=text)
 
-
-def is_valid_label_name(name: str) -> bool:
-    return bool(re.match(LABEL_NAME_RE, name))

@@ -7,7 +7,7 @@ import json
 import math
 import re
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -291,6 +291,3 @@ BUILTIN_FUNCS: dict[str, Callable[..., Any]] = {
     "toJson": lambda v: json.dumps(v, default=str),
 }
 
-
-def _seq(x: Any) -> Sequence[Any]:
-    return x if isinstance(x, list | tuple) else [x]
