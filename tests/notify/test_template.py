@@ -102,3 +102,16 @@ def test_html_mode_escapes_values_not_text_or_safehtml(data: Any) -> None:
           '{{ define "x" }}{{ "+" }}{{ end }}'
     assert tset.render(src, data, html=True) == "<b>a&lt;b &amp; &#39;c&#39;</b><i>ok</i>&#43;"
     assert tset.render(src, data) == "<b>a<b & 'c'</b><i>ok</i>+"
+
+
+def test_reuse_contract_for_rule_templates() -> None:
+    """How the rules stage will use the engine: Prometheus prepends variable definitions
+    and adds its own functions; an unknown function fails at parse time."""
+    defs = "{{ $labels := .Labels }}{{ $value := .Value }}{{ $externalLabels := .External }}"
+    tset = TemplateSet(funcs={"humanizePercentage": lambda v: f"{float(v) * 100:.3g}%"})
+    text = defs + ("{{ $labels.job }} at {{ $value | humanizePercentage }} "
+                   "({{ $externalLabels.dc }})")
+    data = {"Labels": {"job": "api"}, "Value": 0.0712, "External": {"dc": "eu1"}}
+    assert tset.render(text, data) == "api at 7.12% (eu1)"
+    with pytest.raises(NotifyTemplateError, match='function "humanize" not defined'):
+        TemplateSet().parse(defs + "{{ $value | humanize }}")
