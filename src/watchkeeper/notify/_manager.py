@@ -201,7 +201,7 @@ class AlertManager:
         while True:
             for step in self.escalations.due(self.clock()):
                 await self.escalate(step)
-            await self._sleep(0.2)
+            await asyncio.sleep(0.2)  # real time: the injected sleep is for retries
 
     async def escalate(self, step: EscalationStep) -> bool:
         """Send one escalation level to its receivers (deduplicated per level)."""
