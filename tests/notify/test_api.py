@@ -236,3 +236,25 @@ async def test_stop_right_after_put_never_hangs() -> None:
         t.start()
         t.join()
         await asyncio.wait_for(am.stop(), 5)
+
+
+async def test_escalation_runs_in_real_time_and_ack_stops_it() -> None:
+    import asyncio
+
+    rec = Recorder()
+    policy = EscalationPolicy.create("fast", [(0, ["primary"]), (0.3, ["manager"]),
+                                              (0.9, ["hook"])])
+    am = AlertManager(parse_config(CFG), transport=httpx.MockTransport(rec),
+                      escalations=Escalations([policy]))
+    alert = Alert({"alertname": "Down", "severity": "critical"})
+    async with am:
+        am.put_alerts([alert])
+        for _ in range(50):
+            if rec.to("/manager"):
+                break
+            await asyncio.sleep(0.05)
+        assert am.acknowledge(alert.fingerprint_hex, "alice")
+        await asyncio.sleep(1.0)
+    assert len(rec.to("/primary")) == 1
+    assert len(rec.to("/manager")) == 1
+    assert rec.to("/hook") == []  # acknowledged before the third level
