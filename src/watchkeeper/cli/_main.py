@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "watchkeeper.cli._config",
     "watchkeeper.cli._demo",
     "watchkeeper.cli._export",
+    "watchkeeper.cli._notify",
 ]
 
 
