@@ -1,0 +1,285 @@
+"""The evaluator: walks the tree once per query, every node over all steps at once."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import PromQLExecutionError
+from ..tsdb import Matcher, MatchType, stale_mask
+from ._ast import (
+    AggregateExpr, BinaryExpr, Call, DurationExpr, Expr, MatrixSelector, NumberLiteral,
+    ParenExpr, StringLiteral, SubqueryExpr, UnaryExpr, VectorSelector,
+)
+from ._parser import parse_duration_expr_ms
+from ._values import IntArray, MatrixArg, RangeSeries, Scalar, Series, Vector, label_key
+
+__all__ = ["Context", "Evaluator", "Value"]
+
+Value = Vector | Scalar | str | MatrixArg
+
+
+@dataclass
+class Context:
+    """Step grid of the (sub)query being evaluated plus query-wide settings."""
+
+    times: IntArray
+    step: int
+    qstart: int
+    qend: int
+    qstep: int
+    lookback: int
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.times)
+
+
+class Evaluator:
+    """Evaluates expressions against a querier; owns limits and annotations."""
+
+    def __init__(self, querier: Any, query: str, *, max_samples: int, deadline: float,
+                 subquery_step: int, experimental: bool) -> None:
+        self.querier = querier
+        self.query = query
+        self.max_samples = max_samples
+        self.deadline = deadline
+        self.subquery_step = subquery_step
+        self.experimental = experimental
+        self.samples = 0
+
+    # --- helpers ------------------------------------------------------------------------
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise PromQLExecutionError("query timed out in expression evaluation")
+
+    def count(self, n: int) -> None:
+        self.samples += n
+        if self.samples > self.max_samples:
+            raise PromQLExecutionError(
+                "query processing would load too many samples into memory in query execution")
+
+    def dur(self, d: int | DurationExpr, ctx: Context) -> int:
+        return parse_duration_expr_ms(d, ctx.qstep, ctx.qend - ctx.qstart)
+
+    def eff_times(self, offset: int | DurationExpr, at: float | None, at_mod: str | None,
+                  ctx: Context) -> IntArray:
+        off = self.dur(offset, ctx)
+        if at is not None:
+            return np.full(ctx.n, round(at * 1000) - off, dtype=np.int64)
+        if at_mod == "start":
+            return np.full(ctx.n, ctx.qstart - off, dtype=np.int64)
+        if at_mod == "end":
+            return np.full(ctx.n, ctx.qend - off, dtype=np.int64)
+        return ctx.times - off
+
+    def pos_str(self, e: Expr) -> str:
+        from ._lexer import line_col
+
+        line, col = line_col(self.query, e.pos)
+        return f"({line}:{col})"
+
+    # --- dispatch -----------------------------------------------------------------------
+    def eval(self, e: Expr, ctx: Context) -> Value:
+        self.check_time()
+        if isinstance(e, NumberLiteral):
+            return Scalar(np.full(ctx.n, e.value))
+        if isinstance(e, StringLiteral):
+            return e.value
+        if isinstance(e, ParenExpr):
+            return self.eval(e.expr, ctx)
+        if isinstance(e, DurationExpr):
+            return Scalar(np.full(ctx.n, self.dur(e, ctx) / 1000))
+        if isinstance(e, UnaryExpr):
+            v = self.eval(e.expr, ctx)
+            if e.op == "+":
+                return v
+            if isinstance(v, Scalar):
+                return Scalar(-v.values)
+            assert isinstance(v, list)
+            return [Series(s.labels, -s.values, s.present, True) for s in v]
+        if isinstance(e, VectorSelector):
+            return self.vector_selector(e, ctx)
+        if isinstance(e, MatrixSelector):
+            return self.matrix_selector(e, ctx)
+        if isinstance(e, SubqueryExpr):
+            return self.subquery(e, ctx)
+        if isinstance(e, BinaryExpr):
+            from ._binops import eval_binary
+
+            return eval_binary(self, e, ctx)
+        if isinstance(e, AggregateExpr):
+            from ._aggregations import eval_aggregate
+
+            return eval_aggregate(self, e, ctx)
+        if isinstance(e, Call):
+            from ._functions import eval_call
+
+            return eval_call(self, e, ctx)
+        raise PromQLExecutionError(f"unexpected expression {type(e).__name__}")
+
+    def eval_vector(self, e: Expr, ctx: Context) -> Vector:
+        v = self.eval(e, ctx)
+        assert isinstance(v, list)
+        return v
+
+    def eval_scalar(self, e: Expr, ctx: Context) -> Scalar:
+        v = self.eval(e, ctx)
+        assert isinstance(v, Scalar)
+        return v
+
+    # --- selectors ----------------------------------------------------------------------
+    def select(self, matchers: list[Matcher], mint: int, maxt: int) -> list[Any]:
+        return list(self.querier.select(matchers, mint, maxt))
+
+    def vector_selector(self, vs: VectorSelector, ctx: Context) -> Vector:
+        eff = self.eff_times(vs.offset, vs.at, vs.at_mod, ctx)
+        if not len(eff):
+            return []
+        lb = ctx.lookback
+        data = self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()))
+        out: Vector = []
+        for sd in data:
+            ts, vals = sd.timestamps, sd.values
+            if not len(ts):
+                continue
+            idx = np.searchsorted(ts, eff, "right") - 1
+            ok = idx >= 0
+            idxc = np.where(ok, idx, 0)
+            sts = ts[idxc]
+            v = vals[idxc]
+            ok &= sts > eff - lb
+            ok &= ~stale_mask(v)
+            if ok.any():
+                self.count(int(ok.sum()))
+                out.append(Series(dict(sd.labels), v, ok, False, sts))
+        return out
+
+    def matrix_selector(self, ms: MatrixSelector, ctx: Context) -> MatrixArg:
+        vs = ms.vs
+        eff = self.eff_times(vs.offset, vs.at, vs.at_mod, ctx)
+        rng = self.dur(ms.range, ctx)
+        if rng <= 0:
+            raise PromQLExecutionError(f"range must be positive, got {rng}ms")
+        lo_extra = ctx.lookback if (ms.anchored or ms.smoothed) else 0
+        hi_extra = ctx.lookback if ms.smoothed else 0
+        series: list[RangeSeries] = []
+        if len(eff):
+            data = self.select(vs.matchers, int(eff.min()) - rng - lo_extra + 1,
+                               int(eff.max()) + hi_extra)
+            for sd in data:
+                keep = ~stale_mask(sd.values)
+                ts, vals = sd.timestamps[keep], sd.values[keep]
+                if len(ts):
+                    self.count(len(ts))
+                    series.append(RangeSeries(dict(sd.labels), ts, vals))
+        return MatrixArg(series, eff, rng, ms.anchored, ms.smoothed, False, ctx.times)
+
+    def subquery(self, sq: SubqueryExpr, ctx: Context) -> MatrixArg:
+        eff = self.eff_times(sq.offset, sq.at, sq.at_mod, ctx)
+        rng = self.dur(sq.range, ctx)
+        step = self.dur(sq.step, ctx) if sq.step is not None else self.subquery_step
+        if step <= 0:
+            raise PromQLExecutionError(f"subquery step must be positive, got {step}ms")
+        base = int(eff.min()) - rng
+        start = step * _go_div(base, step)
+        if start <= base:
+            start += step
+        end = int(eff.max())
+        times = np.arange(start, end + 1, step, dtype=np.int64)
+        inner = Context(times, step, ctx.qstart, ctx.qend, ctx.qstep, ctx.lookback,
+                        ctx.warnings, ctx.infos)
+        val = self.eval(sq.expr, inner) if len(times) else []
+        assert isinstance(val, list)
+        series = []
+        for s in val:
+            if s.present.any():
+                series.append(RangeSeries(s.labels, times[s.present], s.values[s.present],
+                                          s.drop_name))
+        return MatrixArg(series, eff, rng, False, False, True, ctx.times)
+
+
+def _go_div(a: int, b: int) -> int:
+    """Integer division truncating toward zero, as Go does."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def absent_labels(e: Expr) -> dict[str, str]:
+    """Labels ``absent()`` reports: equality matchers of a plain selector, used once."""
+    if isinstance(e, MatrixSelector):
+        e = e.vs
+    if not isinstance(e, VectorSelector):
+        return {}
+    out: dict[str, str] = {}
+    has: set[str] = set()
+    for m in e.matchers:
+        if m.name == "__name__":
+            continue
+        if m.type is MatchType.EQUAL and m.name not in has:
+            out[m.name] = m.value
+            has.add(m.name)
+        else:
+            out.pop(m.name, None)
+    return out
+
+
+def finalize(vec: Vector) -> Vector:
+    """Apply delayed ``__name__`` removal, then merge equal label sets (error on overlap)."""
+    groups: dict[tuple[tuple[str, str], ...], list[Series]] = {}
+    for s in vec:
+        if s.drop_name and "__name__" in s.labels:
+            labels = {k: v for k, v in s.labels.items() if k != "__name__"}
+            s = Series(labels, s.values, s.present, False, s.ts)
+        groups.setdefault(label_key(s.labels), []).append(s)
+    out: Vector = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        total = np.zeros(len(members[0].values), dtype=np.int64)
+        for m in members:
+            total += m.present
+        if (total > 1).any():
+            raise PromQLExecutionError("vector cannot contain metrics with the same labelset")
+        vals = members[0].values.copy()
+        pres = members[0].present.copy()
+        for m in members[1:]:
+            vals = np.where(m.present, m.values, vals)
+            pres |= m.present
+        out.append(Series(members[0].labels, vals, pres))
+    return out
+
+
+def is_nan_param(v: float) -> bool:
+    return math.isnan(v)
+
+
+def finalize_keep_names(vec: Vector) -> Vector:
+    """Merge series whose label sets became equal (label_replace/join), error on overlap."""
+    groups: dict[tuple[tuple[str, str], ...], list[Series]] = {}
+    for s in vec:
+        groups.setdefault(label_key(s.labels), []).append(s)
+    out: Vector = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        total = np.zeros(len(members[0].values), dtype=np.int64)
+        for m in members:
+            total += m.present
+        if (total > 1).any():
+            raise PromQLExecutionError("vector cannot contain metrics with the same labelset")
+        vals = members[0].values.copy()
+        pres = members[0].present.copy()
+        for m in members[1:]:
+            vals = np.where(m.present, m.values, vals)
+            pres |= m.present
+        out.append(Series(members[0].labels, vals, pres, members[0].drop_name))
+    return out

@@ -1,0 +1,308 @@
+"""The store: in-memory head + WAL + compacted blocks, with retention and counters."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import DuplicateSampleError, OutOfOrderSampleError
+from ._block import Block, write_block
+from ._index import Index
+from ._labels import Labels
+from ._matchers import Matcher
+from ._series import MemSeries, SeriesData
+from ._wal import SAMPLE_DTYPE, SAMPLES_RECORD, SERIES_RECORD, WAL, FsyncPolicy
+
+__all__ = ["TSDB", "Stats"]
+
+_F64 = struct.Struct("<d")
+
+
+@dataclass
+class Stats:
+    """Counters Prometheus exposes as ``prometheus_tsdb_*``."""
+
+    samples_appended: int = 0
+    out_of_order_rejected: int = 0
+    duplicate_rejected: int = 0
+
+
+class TSDB:
+    """Metric history store.
+
+    Args:
+        path: directory for WAL and blocks; ``None`` keeps everything in memory.
+        fsync: when a commit reaches the disk (see :class:`FsyncPolicy`).
+        retention_ms: drop data older than newest sample minus this.
+        retention_bytes: drop oldest blocks while blocks exceed this many bytes.
+        block_range_ms: span of the data compacted into one block.
+
+    Example:
+        >>> db = TSDB()
+        >>> app = db.appender()
+        >>> app.append((("__name__", "up"),), 1000, 1.0)
+        >>> app.commit()
+    """
+
+    def __init__(self, path: str | Path | None = None, *, fsync: FsyncPolicy | str = "always",
+                 retention_ms: int | None = None, retention_bytes: int | None = None,
+                 block_range_ms: int = 2 * 3_600_000) -> None:
+        self.path = Path(path) if path is not None else None
+        self.fsync = FsyncPolicy(fsync)
+        self.retention_ms = retention_ms
+        self.retention_bytes = retention_bytes
+        self.block_range_ms = block_range_ms
+        self.stats = Stats()
+        self._lock = threading.RLock()
+        self._series: dict[int, MemSeries] = {}
+        self._by_labels: dict[Labels, MemSeries] = {}
+        self._index = Index()
+        self._next_id = 1
+        self._blocks: list[Block] = []
+        self._wal: WAL | None = None
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._open_disk()
+
+    # --- lifecycle -------------------------------------------------------------------
+    def _open_disk(self) -> None:
+        assert self.path is not None
+        for d in sorted(self.path.glob("block-*")):
+            if d.name.endswith(".tmp"):
+                shutil.rmtree(d, ignore_errors=True)
+            else:
+                self._blocks.append(Block(d))
+        ids: dict[int, MemSeries] = {}
+        for kind, payload in WAL.replay(self.path):
+            if kind == SERIES_RECORD:
+                sid, labels = payload  # type: ignore[misc]
+                ids[sid] = self._get_or_create(labels, sid)
+            elif kind == SAMPLES_RECORD:
+                arr: np.ndarray = payload  # type: ignore[assignment]
+                for sid, t, v in zip(arr["id"].tolist(), arr["t"].tolist(),
+                                     arr["v"].tolist(), strict=True):
+                    s = ids.get(sid)
+                    if s is not None and t > s.last_t:
+                        s.ts.append(t)
+                        s.vs.append(v)
+                        s.last_t = t
+        self._wal = WAL(self.path, self.fsync)
+
+    def close(self) -> None:
+        if self._wal is not None:
+            self._wal.close()
+            self._wal = None
+
+    def __enter__(self) -> TSDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -----------------------------------------------------------------------
+    def _get_or_create(self, labels: Labels, sid: int | None = None) -> MemSeries:
+        s = self._by_labels.get(labels)
+        if s is None:
+            if sid is None:
+                sid = self._next_id
+            self._next_id = max(self._next_id, sid + 1)
+            s = MemSeries(sid, labels)
+            self._series[sid] = s
+            self._by_labels[labels] = s
+            self._index.add(sid, labels)
+        return s
+
+    def appender(self) -> HeadAppender:
+        return HeadAppender(self)
+
+    def _commit(self, pending: list[tuple[Labels, int, float]]) -> None:
+        with self._lock:
+            new_series: list[tuple[int, Labels]] = []
+            rows: list[tuple[int, int, float]] = []
+            for labels, t, v in pending:
+                s = self._by_labels.get(labels)
+                if s is None:
+                    s = self._get_or_create(labels)
+                    new_series.append((s.id, labels))
+                rows.append((s.id, t, v))
+            if self._wal is not None:
+                self._wal.log(new_series, np.array(rows, dtype=SAMPLE_DTYPE))
+            for sid, t, v in rows:
+                s = self._series[sid]
+                s.ts.append(t)
+                s.vs.append(v)
+                s.last_t = t
+            self.stats.samples_appended += len(rows)
+
+    def _check(self, labels: Labels, t: int, v: float,
+               last: dict[Labels, tuple[int, float]]) -> bool:
+        """Validate order; returns False for an exact duplicate (silently dropped)."""
+        prev = last.get(labels)
+        if prev is None:
+            s = self._by_labels.get(labels)
+            if s is not None and len(s):
+                prev = (s.last_t, s.vs[-1])
+        if prev is None:
+            return True
+        if t < prev[0]:
+            self.stats.out_of_order_rejected += 1
+            raise OutOfOrderSampleError(f"out of order sample at t={t} for {labels}")
+        if t == prev[0]:
+            if _F64.pack(v) == _F64.pack(prev[1]):
+                return False
+            self.stats.duplicate_rejected += 1
+            raise DuplicateSampleError(f"duplicate sample for timestamp t={t} for {labels}")
+        return True
+
+    # --- reading -----------------------------------------------------------------------
+    def querier(self) -> TSDB:
+        return self
+
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
+        with self._lock:
+            parts: dict[Labels, list[SeriesData]] = {}
+            for b in self._blocks:
+                for sd in b.select(matchers, mint, maxt):
+                    parts.setdefault(sd.labels, []).append(sd)
+            for sid in self._index.select(matchers):
+                s = self._series[sid]
+                ts, vs = s.range(mint, maxt)
+                if len(ts):
+                    parts.setdefault(s.labels, []).append(SeriesData(s.labels, ts, vs))
+        out = []
+        for labels in sorted(parts):
+            chunks = parts[labels]
+            if len(chunks) == 1:
+                out.append(chunks[0])
+            else:
+                ts = np.concatenate([c.timestamps for c in chunks])
+                vs = np.concatenate([c.values for c in chunks])
+                order = np.argsort(ts, kind="stable")
+                ts, vs = ts[order], vs[order]
+                keep = np.concatenate([[True], np.diff(ts) > 0])
+                out.append(SeriesData(labels, ts[keep], vs[keep]))
+        return out
+
+    def _matching_ids(self, matchers: Sequence[Matcher]) -> tuple[set[int], list[set[int]]]:
+        return self._index.select(matchers), [b.index.select(matchers) for b in self._blocks]
+
+    def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
+        with self._lock:
+            names = set(self._index.label_names(self._index.select(matchers) if matchers
+                                                 else None))
+            for b in self._blocks:
+                names.update(b.index.label_names(b.index.select(matchers) if matchers else None))
+        return sorted(names)
+
+    def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
+        with self._lock:
+            vals = set(self._index.label_values(name, self._index.select(matchers) if matchers
+                                                else None))
+            for b in self._blocks:
+                vals.update(b.index.label_values(name, b.index.select(matchers) if matchers
+                                                 else None))
+        return sorted(vals)
+
+    def max_time(self) -> int | None:
+        ts = [s.last_t for s in self._series.values() if len(s)]
+        ts += [b.maxt for b in self._blocks]
+        return max(ts) if ts else None
+
+    def head_samples(self) -> int:
+        return sum(len(s) for s in self._series.values())
+
+    # --- compaction and retention ------------------------------------------------------
+    def compact(self, *, all_data: bool = False) -> Path | None:
+        """Move head samples older than one block range (or all) into a new block."""
+        with self._lock:
+            newest = self.max_time()
+            if newest is None or self.path is None:
+                return None
+            cut = newest + 1 if all_data else newest - self.block_range_ms
+            series = []
+            mint, maxt = None, None
+            for s in self._series.values():
+                ts, vs = s.range(-(1 << 62), cut - 1)
+                if len(ts):
+                    series.append((s.labels, ts, vs))
+                    mint = int(ts[0]) if mint is None else min(mint, int(ts[0]))
+                    maxt = int(ts[-1]) if maxt is None else max(maxt, int(ts[-1]))
+            if not series or mint is None or maxt is None:
+                return None
+            series.sort(key=lambda x: x[0])
+            path = write_block(self.path, series, mint, maxt)
+            self._blocks.append(Block(path))
+            for s in self._series.values():
+                s.truncate_before(cut)
+            self._checkpoint()
+            self.apply_retention()
+            return path
+
+    def _checkpoint(self) -> None:
+        assert self.path is not None and self._wal is not None
+        self._wal.close()
+        live = [(s.id, s.labels) for s in self._series.values()]
+        rows = [np.array([(s.id, t, v) for t, v in zip(s.ts, s.vs, strict=True)],
+                         dtype=SAMPLE_DTYPE) for s in self._series.values() if len(s)]
+        samples = np.concatenate(rows) if rows else np.empty(0, SAMPLE_DTYPE)
+        WAL.rewrite(self.path, live, samples, self.fsync)
+        self._wal = WAL(self.path, self.fsync)
+
+    def apply_retention(self) -> None:
+        """Drop data beyond the time and size limits (oldest first)."""
+        with self._lock:
+            newest = self.max_time()
+            if self.retention_ms is not None and newest is not None:
+                horizon = newest - self.retention_ms
+                for b in [b for b in self._blocks if b.maxt < horizon]:
+                    self._drop_block(b)
+                for s in self._series.values():
+                    s.truncate_before(horizon)
+            if self.retention_bytes is not None:
+                while self._blocks and self.disk_bytes() > self.retention_bytes:
+                    self._drop_block(min(self._blocks, key=lambda b: b.mint))
+
+    def _drop_block(self, b: Block) -> None:
+        self._blocks.remove(b)
+        shutil.rmtree(b.path, ignore_errors=True)
+
+    def disk_bytes(self) -> int:
+        total = sum(b.size_bytes() for b in self._blocks)
+        if self._wal is not None:
+            total += self._wal.size()
+        return total
+
+    def blocks(self) -> list[Block]:
+        return list(self._blocks)
+
+
+class HeadAppender:
+    """Buffers samples for one commit; validation happens at append time."""
+
+    def __init__(self, db: TSDB) -> None:
+        self._db = db
+        self._pending: list[tuple[Labels, int, float]] = []
+        self._last: dict[Labels, tuple[int, float]] = {}
+
+    def append(self, labels: Labels, t: int, v: float) -> None:
+        """Queue one sample; raises OutOfOrderSampleError / DuplicateSampleError."""
+        if self._db._check(labels, t, v, self._last):
+            self._pending.append((labels, t, v))
+            self._last[labels] = (t, v)
+
+    def commit(self) -> None:
+        """Log to the WAL (fsync per policy) and make the samples visible."""
+        if self._pending:
+            self._db._commit(self._pending)
+        self._pending = []
+        self._last = {}
+
+    def rollback(self) -> None:
+        self._pending = []
+        self._last = {}
