@@ -240,11 +240,11 @@ def _select_k(ev: Evaluator, op: str, kv: np.ndarray,
     any_present = np.zeros(n, dtype=bool)
     for s in members_all:
         any_present |= s.present
+    if np.isnan(kv).any():
+        raise PromQLExecutionError("Parameter value is NaN" if op != "limit_ratio"
+                                   else "Ratio value is NaN")
     for t in np.nonzero(any_present)[0]:
         k = float(kv[t])
-        if math.isnan(k):
-            raise PromQLExecutionError("Parameter value is NaN" if op != "limit_ratio"
-                                       else "Ratio value is NaN")
         if op == "limit_ratio":
             if k < -1 or k > 1:
                 ctx.warnings.append(

@@ -152,9 +152,9 @@ def _result_labels(ls: dict[str, str], rs: dict[str, str], op: str, m: VectorMat
 
 
 def _fmt(labels: dict[str, str]) -> str:
-    from ..tsdb import format_labels
-
-    return format_labels(tuple(sorted(labels.items())))
+    """Go's ``labels.Labels.String()``: every label inside the braces."""
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return "{" + inner + "}"
 
 
 def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_bool: bool,
@@ -163,7 +163,6 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_
     fill_l, fill_r = m.fill_left, m.fill_right
     if card == "one-to-many":
         lhs, rhs = rhs, lhs
-        fill_l, fill_r = fill_r, fill_l
     swapped = card == "one-to-many"
     # Right side: per signature, which member is present at each step (-1: none).
     groups: dict[tuple[tuple[str, str], ...], list[int]] = {}

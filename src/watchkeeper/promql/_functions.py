@@ -125,6 +125,9 @@ def eval_call(ev: Evaluator, e: Call, ctx: Context) -> Value:
     if name == "label_join":
         return _label_join(ev, e, ctx)
     if name in ("sort", "sort_desc", "sort_by_label", "sort_by_label_desc"):
+        if ctx.qstart != ctx.qend:
+            ctx.warnings.append("PromQL warning: sort is ineffective for range queries since "
+                                f"results are always ordered by labels {ev.pos_str(e)}")
         return _sort(ev, e, ctx)
     if name == "histogram_quantile":
         q = ev.eval_scalar(e.args[0], ctx).values
@@ -254,8 +257,17 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     return [Series(s.labels, v, ok, s.drop_name or not keep_name) for s, v, ok in res]
 
 
+def _strings(e: Call) -> list[str]:
+    out = []
+    for a in e.args[1:]:
+        a = _unwrap(a)  # type: ignore[assignment]
+        if isinstance(a, StringLiteral):
+            out.append(a.value)
+    return out
+
+
 def _label_replace(ev: Evaluator, e: Call, ctx: Context) -> Vector:
-    args = [a.value for a in e.args[1:] if isinstance(a, StringLiteral)]
+    args = _strings(e)
     dst, repl, src, regex = args
     try:
         from ..tsdb._matchers import _compile
@@ -307,7 +319,7 @@ def error_type() -> type[Exception]:
 
 
 def _label_join(ev: Evaluator, e: Call, ctx: Context) -> Vector:
-    args = [a.value for a in e.args[1:] if isinstance(a, StringLiteral)]
+    args = _strings(e)
     dst, sep, srcs = args[0], args[1], args[2:]
     vec = ev.eval_vector(e.args[0], ctx)
     out = []
@@ -348,7 +360,7 @@ def _sort(ev: Evaluator, e: Call, ctx: Context) -> Vector:
             return (0, -v if desc else v)
 
         return sorted(vec, key=key)
-    names = [a.value for a in e.args[1:] if isinstance(a, StringLiteral)]
+    names = _strings(e)
 
     def lkey(s: Series) -> tuple[list[list[tuple[int, int | str]]], list[tuple[str, str]]]:
         return ([_natkey(s.labels.get(n, "")) for n in names], sorted(s.labels.items()))

@@ -100,7 +100,7 @@ def parse_series_line(line: str) -> tuple[dict[str, str], list[Point]]:
             values.extend([None] * int(m.group(1)))
             continue
         m = re.fullmatch(r"(.+?)(?:([+-])(.+?))?x(\d+)", item)
-        if m and not re.fullmatch(r"[+-]?0[xX][0-9a-fA-F]+", item):
+        if m:
             start = _number(m.group(1))
             delta = _number(m.group(3)) if m.group(3) else 0.0
             if m.group(2) == "-":
@@ -184,6 +184,10 @@ def _iter_commands(text: str) -> Iterator[tuple[str, int, list[str]]]:
         if not line:
             i += 1
             continue
+        if line == "clear":
+            yield line, i + 1, []
+            i += 1
+            continue
         body = []
         j = i + 1
         while j < len(lines) and lines[j]:
@@ -254,19 +258,14 @@ def _parse_eval(head: str, lineno: int, body: list[str]) -> _Eval:
     return ev
 
 
-def _selected_names(expr: str) -> list[Matcher | str]:
-    out: list[Matcher | str] = []
+def _selectors(expr: str) -> list[VectorSelector]:
     try:
         tree = parse(expr)
     except WatchkeeperError:
-        return out
+        return []
     from ._engine import _walk
 
-    for node in _walk(tree):
-        if isinstance(node, VectorSelector):
-            named = [m for m in node.matchers if m.name == "__name__"]
-            out.extend(named if named else ["*"])
-    return out
+    return [n for n in _walk(tree) if isinstance(n, VectorSelector)]
 
 
 def _check(ev: _Eval, res: QueryResult | None, err: Exception | None) -> str | None:
@@ -355,37 +354,38 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
     """Run one test script; every eval counts exactly once as passed, failed or skipped."""
     report = FileReport(path)
     db = TSDB()
-    nh_names: set[str] = set()
-    float_names: set[str] = set()
+    nh_series: list[dict[str, str]] = []
     for head, lineno, body in _iter_commands(text):
         if head == "clear":
             db = TSDB()
-            nh_names, float_names = set(), set()
+            nh_series = []
             continue
         m = _LOAD.match(head)
         if m:
             gap = _dur(m.group(2))
             app = db.appender()
+            loaded: dict[tuple[tuple[str, str], ...], list[Point]] = {}
             for line in body:
                 if "@st" in line.split("{")[0].split(" ")[0] or re.match(r"^\S+@st\b", line):
                     continue
                 if "{{" in line:
-                    name = _split_metric(line)[0].get("__name__", "")
-                    nh_names.add(name)
+                    nh_series.append(_split_metric(line)[0])
                     continue
                 labels, vals = parse_series_line(line)
-                float_names.add(labels.get("__name__", ""))
-                lb = make_labels(labels)
+                loaded[make_labels(labels)] = vals
+                if m.group(1):
+                    name = labels.get("__name__", "")
+                    if name.endswith("_bucket"):
+                        nh = {k: v for k, v in labels.items() if k != "le"}
+                        nh["__name__"] = name[: -len("_bucket")]
+                        nh_series.append(nh)
+            for lb, vals in loaded.items():
                 for i, v in enumerate(vals):
                     if v is not None:
                         try:
                             app.append(lb, i * gap, v)
                         except WatchkeeperError:
                             pass
-                if m.group(1):
-                    name = labels.get("__name__", "")
-                    if name.endswith("_bucket"):
-                        nh_names.add(name[: -len("_bucket")])
             app.commit()
             continue
         if head.startswith("eval"):
@@ -395,8 +395,7 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
                 report.failed += 1
                 report.failures.append(f"line {lineno}: {exc}")
                 continue
-            nh_only = nh_names - float_names
-            if ev.uses_nh or _hits(ev.expr, nh_only):
+            if ev.uses_nh or _hits(ev.expr, nh_series):
                 report.skipped += 1
                 continue
             engine = Engine(db, experimental=True, max_samples=50_000_000)
@@ -427,14 +426,14 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
     return report
 
 
-def _hits(expr: str, nh_only: set[str]) -> bool:
-    if not nh_only:
+def _hits(expr: str, nh_series: list[dict[str, str]]) -> bool:
+    """Whether any selector of the query could select a native-histogram series."""
+    if not nh_series:
         return False
-    for m in _selected_names(expr):
-        if isinstance(m, str):
-            continue
-        if any(m.matches(n) for n in nh_only):
-            return True
+    for vs in _selectors(expr):
+        for labels in nh_series:
+            if all(m.matches(labels.get(m.name, "")) for m in vs.matchers):
+                return True
     return False
 
 
