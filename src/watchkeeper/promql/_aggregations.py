@@ -192,7 +192,7 @@ def _count_values(label: str, vec: Vector, e: AggregateExpr, n: int) -> Vector:
     from ._lexer import line_col  # noqa: F401 - keep import graph simple
 
     if not label or not _valid_label(label):
-        raise PromQLExecutionError(f'invalid label name "{label}"')
+        raise PromQLExecutionError(f"invalid label name {_go_quote(label)}")
     acc: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
     for s in vec:
         base = dict(_group_key(s.labels, e.grouping, e.without))
@@ -205,6 +205,15 @@ def _count_values(label: str, vec: Vector, e: AggregateExpr, n: int) -> Vector:
                 arr = acc[key] = np.zeros(n)
             arr[t] += 1
     return [Series(dict(k), v, v > 0) for k, v in acc.items()]
+
+
+def _go_quote(s: str) -> str:
+    raw = s.encode("utf-8", "surrogateescape")
+    out = []
+    for b in raw:
+        out.append(chr(b) if 0x20 <= b < 0x7F and chr(b) not in '"\\' else
+                   ("\\" + chr(b) if chr(b) in '"\\' else f"\\x{b:02x}"))
+    return '"' + "".join(out) + '"'
 
 
 def _valid_label(name: str) -> bool:

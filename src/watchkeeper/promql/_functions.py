@@ -11,7 +11,7 @@ import numpy as np
 
 from ..exceptions import PromQLExecutionError
 from ._ast import Call, MatrixSelector, ParenExpr, StringLiteral, SubqueryExpr, VectorSelector
-from ._histograms import histogram_fraction, histogram_quantile
+from ._histograms import histogram_fraction, histogram_quantile, histogram_quantiles
 from ._rangefuncs import RANGE_FUNCTIONS, eval_range_function
 from ._values import FloatArray, MatrixArg, Scalar, Series, Vector
 
@@ -135,7 +135,12 @@ def eval_call(ev: Evaluator, e: Call, ctx: Context) -> Value:
     if name == "histogram_fraction":
         lo = ev.eval_scalar(e.args[0], ctx).values
         hi = ev.eval_scalar(e.args[1], ctx).values
-        return histogram_fraction(lo, hi, ev.eval_vector(e.args[2], ctx), ctx)
+        return histogram_fraction(ev, e, lo, hi, ev.eval_vector(e.args[2], ctx), ctx)
+    if name == "histogram_quantiles":
+        vec = ev.eval_vector(e.args[0], ctx)
+        label = _strings(e)[0]
+        qs = [(float(ev.eval_scalar(a, ctx).values[0]), a) for a in e.args[2:]]
+        return histogram_quantiles(ev, qs, label, vec, e.args[0], ctx)
     if name in ("histogram_count", "histogram_sum", "histogram_avg", "histogram_stddev",
                 "histogram_stdvar"):
         ev.eval_vector(e.args[0], ctx)

@@ -10,7 +10,7 @@ import numpy as np
 from ._values import FloatArray, Series, Vector
 
 if TYPE_CHECKING:
-    from ._ast import Call
+    from ._ast import Call, Expr
     from ._eval import Context, Evaluator
 
 __all__ = ["bucket_fraction", "bucket_quantile", "histogram_fraction", "histogram_quantile"]
@@ -142,49 +142,96 @@ def _parse_le(v: str) -> float | None:
         return None
 
 
-def _groups(vec: Vector, ev: Evaluator | None, e: Call | None, ctx: Context
+def _groups(vec: Vector, ev: Evaluator, arg: Expr, ctx: Context
             ) -> dict[tuple[tuple[str, str], ...], list[tuple[float, Series]]]:
     groups: dict[tuple[tuple[str, str], ...], list[tuple[float, Series]]] = {}
     for s in vec:
         le = _parse_le(s.labels["le"]) if "le" in s.labels else None
         if le is None:
-            if ev is not None and e is not None:
-                ctx.warnings.append(
-                    'PromQL warning: bucket label "le" is missing or has a malformed value of '
-                    f'"{s.labels.get("le", "")}" for metric name '
-                    f'"{s.labels.get("__name__", "")}" {ev.pos_str(e.args[1])}')
+            ctx.warnings.append(
+                'PromQL warning: bucket label "le" is missing or has a malformed value of '
+                f'"{s.labels.get("le", "")}" for metric name '
+                f'"{s.labels.get("__name__", "")}" {ev.pos_str(arg)}')
             continue
-        key = tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("le", "__name__")))
+        # The name stays in the key: delayed name removal reports collisions at the end.
+        key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
         groups.setdefault(key, []).append((le, s))
     return groups
+
+
+def _warn_q(ev: Evaluator, q: float, arg: Expr, ctx: Context) -> None:
+    if math.isnan(q) or q < 0 or q > 1:
+        from ._aggregations import _gofmt
+
+        ctx.warnings.append("PromQL warning: quantile value should be between 0 and 1, got "
+                            f"{_gofmt(q)} {ev.pos_str(arg)}")
+
+
+def om_float(v: float) -> str:
+    """OpenMetrics float text: ``0.0``, ``0.25``, ``1.0e+10``, ``+Inf``."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    r = repr(v)
+    if "." not in r and "e" not in r and "inf" not in r:
+        r += ".0"
+    return r
+
+
+def histogram_quantiles(ev: Evaluator, qs: list[tuple[float, Expr]], label: str, vec: Vector,
+                        arg: Expr, ctx: Context) -> Vector:
+    """Classic-bucket quantiles, one output series per quantile (label ``label``)."""
+    n = ctx.n
+    out: Vector = []
+    for q, qarg in qs:
+        _warn_q(ev, q, qarg, ctx)
+    groups = _groups(vec, ev, arg, ctx)
+    for q, _ in qs:
+        for key, members in groups.items():
+            vals = np.full(n, np.nan)
+            pres = np.zeros(n, dtype=bool)
+            for t in range(n):
+                bs = [(le, float(s.values[t])) for le, s in members if s.present[t]]
+                if not bs:
+                    continue
+                v, forced = bucket_quantile(q, bs)
+                if forced:
+                    _monotonic_info(ev, members, arg, ctx)
+                vals[t] = v
+                pres[t] = True
+            if pres.any():
+                labels = dict(key)
+                labels[label] = om_float(q)
+                out.append(Series(labels, vals, pres, True))
+    return out
+
+
+def _monotonic_info(ev: Evaluator, members: list[tuple[float, Series]], arg: Expr,
+                    ctx: Context) -> None:
+    name = members[0][1].labels.get("__name__", "")
+    suffix = f' for metric name "{name}"' if name else ""
+    ctx.infos.append("PromQL info: input to histogram_quantile needed to be fixed for "
+                     "monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/"
+                     f"functions/#histogram_quantile){suffix} {ev.pos_str(arg)}")
 
 
 def histogram_quantile(ev: Evaluator, e: Call, q: FloatArray, vec: Vector,
                        ctx: Context) -> Vector:
     n = ctx.n
     out: Vector = []
-    warned = False
-    for key, members in _groups(vec, ev, e, ctx).items():
+    for qq in np.unique(q):
+        _warn_q(ev, float(qq), e.args[0], ctx)
+    for key, members in _groups(vec, ev, e.args[1], ctx).items():
         vals = np.full(n, np.nan)
         pres = np.zeros(n, dtype=bool)
         for t in range(n):
             bs = [(le, float(s.values[t])) for le, s in members if s.present[t]]
             if not bs:
                 continue
-            qq = float(q[t])
-            if (math.isnan(qq) or qq < 0 or qq > 1) and not warned:
-                from ._aggregations import _gofmt
-
-                ctx.warnings.append("PromQL warning: quantile value should be between 0 and "
-                                    f"1, got {_gofmt(qq)} {ev.pos_str(e.args[0])}")
-                warned = True
-            v, forced = bucket_quantile(qq, bs)
+            v, forced = bucket_quantile(float(q[t]), bs)
             if forced:
-                name = members[0][1].labels.get("__name__", "")
-                ctx.infos.append("PromQL info: input to histogram_quantile needed to be fixed "
-                                 "for monotonicity (see https://prometheus.io/docs/prometheus/"
-                                 "latest/querying/functions/#histogram_quantile) for metric "
-                                 f'name "{name}" {ev.pos_str(e.args[1])}')
+                _monotonic_info(ev, members, e.args[1], ctx)
             vals[t] = v
             pres[t] = True
         if pres.any():
@@ -192,10 +239,11 @@ def histogram_quantile(ev: Evaluator, e: Call, q: FloatArray, vec: Vector,
     return out
 
 
-def histogram_fraction(lo: FloatArray, hi: FloatArray, vec: Vector, ctx: Context) -> Vector:
+def histogram_fraction(ev: Evaluator, e: Call, lo: FloatArray, hi: FloatArray, vec: Vector,
+                       ctx: Context) -> Vector:
     n = ctx.n
     out: Vector = []
-    for key, members in _groups(vec, None, None, ctx).items():
+    for key, members in _groups(vec, ev, e.args[2], ctx).items():
         vals = np.full(n, np.nan)
         pres = np.zeros(n, dtype=bool)
         for t in range(n):

@@ -104,7 +104,9 @@ def unquote(body: str, quote: str, query: str = "", pos: int = 0) -> str:
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8")
     except UnicodeDecodeError:
-        raise _err(query, pos, "invalid UTF-8 rune") from None
+        # Go strings may hold invalid UTF-8; keep the bytes as surrogate escapes so
+        # consumers (label names) can reject them with a precise message.
+        return text
 
 
 def tokenize(query: str) -> list[Token]:

@@ -57,9 +57,96 @@ def _compile(pattern: str) -> re.Pattern[str]:
             raise InvalidMatcherError(f"invalid regular expression {pattern!r}: {what}")
     try:
         # Prometheus anchors as ^(?s:...)$: '.' matches newlines too.
-        return re.compile(pattern, re.DOTALL)
+        return re.compile(_translate(pattern), re.DOTALL)
     except (re.error, OverflowError, RecursionError) as exc:
         raise InvalidMatcherError(f"invalid regular expression {pattern!r}: {exc}") from exc
+
+
+_POSIX = {"alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7F",
+          "blank": "\\t ", "cntrl": "\\x00-\\x1F\\x7F", "digit": "0-9",
+          "graph": "!-~", "lower": "a-z", "print": " -~",
+          "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ",
+          "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f"}
+_FLAGS = re.compile(r"\(\?([imsU-]+)\)")
+
+
+def _translate(p: str) -> str:
+    """Rewrite RE2-only syntax into Python's dialect.
+
+    RE2 allows ``(?i)`` anywhere (scoped to the rest of the enclosing group), POSIX
+    classes, ``\\z``, ``\\Q..\\E`` and ``(?<name>``; Python needs other spellings.
+    """
+    out: list[str] = []
+    # Stack of how many ")" to emit when the enclosing group closes.
+    closers: list[int] = [0]
+    i = 0
+    n = len(p)
+    in_class = False
+    while i < n:
+        c = p[i]
+        if c == "\\" and i + 1 < n:
+            nxt = p[i + 1]
+            if nxt == "Q":
+                end = p.find("\\E", i + 2)
+                lit = p[i + 2:] if end < 0 else p[i + 2:end]
+                out.append(re.escape(lit))
+                i = n if end < 0 else end + 2
+                continue
+            out.append("\\Z" if nxt == "z" and not in_class else p[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            if p.startswith("[:", i):
+                end = p.find(":]", i + 2)
+                name = p[i + 2:end] if end > 0 else ""
+                neg = name.startswith("^")
+                if name.lstrip("^") in _POSIX and not neg:
+                    out.append(_POSIX[name])
+                    i = end + 2
+                    continue
+            if c == "]":
+                in_class = False
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if i < n and p[i] == "^":
+                out.append("^")
+                i += 1
+            if i < n and p[i] == "]":
+                out.append("\\]")
+                i += 1
+            continue
+        if c == "(":
+            m = _FLAGS.match(p, i)
+            if m:
+                flags = m.group(1).replace("U", "")
+                if flags and flags != "-":
+                    out.append(f"(?{flags}:")
+                    closers[-1] += 1
+                i = m.end()
+                continue
+            if p.startswith("(?<", i) and not p.startswith("(?<=", i) and \
+                    not p.startswith("(?<!", i):
+                out.append("(?P<")
+                i += 3
+            else:
+                out.append("(")
+                i += 1
+            closers.append(0)
+            continue
+        if c == ")":
+            extra = closers.pop() if len(closers) > 1 else 0
+            out.append(")" * extra + ")")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    out.append(")" * closers[0])
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
