@@ -234,8 +234,10 @@ def finalize(vec: Vector) -> Vector:
     """Apply delayed ``__name__`` removal, then merge equal label sets (error on overlap)."""
     groups: dict[tuple[tuple[str, str], ...], list[Series]] = {}
     for s in vec:
-        if s.drop_name and "__name__" in s.labels:
-            labels = {k: v for k, v in s.labels.items() if k != "__name__"}
+        if s.drop_name and ("__name__" in s.labels or "__type__" in s.labels
+                            or "__unit__" in s.labels):
+            labels = {k: v for k, v in s.labels.items()
+                      if k not in ("__name__", "__type__", "__unit__")}
             s = Series(labels, s.values, s.present, False, s.ts)
         groups.setdefault(label_key(s.labels), []).append(s)
     out: Vector = []

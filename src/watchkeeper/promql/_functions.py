@@ -183,7 +183,9 @@ def eval_call(ev: Evaluator, e: Call, ctx: Context) -> Value:
             vec = [Series({}, ctx.times / 1000.0, np.ones(n, dtype=bool))]
         return [Series(s.labels, _date(name, s.values), s.present, True) for s in vec]
     if name == "info":
-        return ev.eval_vector(e.args[0], ctx)
+        from ._info import eval_info
+
+        return eval_info(ev, e, ctx)
     raise PromQLExecutionError(f"function {name!r} is not supported")
 
 

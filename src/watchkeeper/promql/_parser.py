@@ -37,8 +37,33 @@ def parse(query: str) -> Expr:
     expr = p.expr(0)
     if p.peek().kind != "EOF":
         p.unexpected(p.peek(), "")
+    _check_selectors(expr, query, False)
     check(expr, query)
     return expr
+
+
+def _check_selectors(e: Expr, query: str, info_arg: bool) -> None:
+    """Selectors need a non-empty matcher, except info()'s label selector argument."""
+    if isinstance(e, VectorSelector):
+        if info_arg:
+            if e.name is not None:
+                line, col = line_col(query, e.pos)
+                raise PromQLParseError("expected label selectors only, got vector selector "
+                                       "instead", query, line, col)
+            return
+        if not any(not m.matches_empty() for m in e.matchers):
+            line, col = line_col(query, e.pos)
+            raise PromQLParseError("vector selector must contain at least one non-empty "
+                                   "matcher", query, line, col)
+        return
+    if isinstance(e, Call):
+        for i, a in enumerate(e.args):
+            _check_selectors(a, query, e.func == "info" and i == 1)
+        return
+    for name in ("expr", "lhs", "rhs", "param", "vs"):
+        child = getattr(e, name, None)
+        if child is not None and not isinstance(child, str | int | float):
+            _check_selectors(child, query, False)
 
 
 def parse_duration_expr_ms(d: int | DurationExpr, step_ms: int = 0, range_ms: int = 0) -> int:
@@ -332,8 +357,6 @@ class _Parser:
                 self.error(pos, f'metric name must not be set twice: "{name}" or '
                            f'"{next(m.value for m in matchers if m.name == "__name__")}"')
             matchers.insert(0, Matcher(MatchType.EQUAL, "__name__", name))
-        if not any(not m.matches_empty() for m in matchers):
-            self.error(pos, "vector selector must contain at least one non-empty matcher")
         return VectorSelector(name, matchers, pos=pos, end=end)
 
     # --- postfix: [range], [range:step], offset, @, anchored/smoothed --------------------

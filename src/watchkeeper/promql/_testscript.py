@@ -145,7 +145,9 @@ def _split_metric(line: str) -> tuple[dict[str, str], str]:
             name = unquote(t.text[1:-1], t.text[0]) if t.kind == "STRING" else t.text
             if k + 1 < len(toks) and toks[k + 1].kind == "OP" and toks[k + 1].text == "=":
                 v = toks[k + 2]
-                labels[name] = unquote(v.text[1:-1], v.text[0])
+                value = unquote(v.text[1:-1], v.text[0])
+                if value:
+                    labels[name] = value
                 k += 3
             else:
                 labels["__name__"] = name
