@@ -283,7 +283,7 @@ def _label_replace(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     except Exception as exc:
         raise PromQLExecutionError(
             f"invalid regular expression in label_replace(): {regex}") from exc
-    if not dst:
+    if not dst or not _valid_utf8(dst):
         raise PromQLExecutionError(f"invalid destination label name in label_replace(): {dst}")
     vec = ev.eval_vector(e.args[0], ctx)
     out = []
@@ -325,9 +325,20 @@ def error_type() -> type[Exception]:
     return re.error
 
 
+def _valid_utf8(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _label_join(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     args = _strings(e)
     dst, sep, srcs = args[0], args[1], args[2:]
+    for name in [dst, *srcs]:
+        if not _valid_utf8(name) or (name is dst and not name):
+            raise PromQLExecutionError(f"invalid label name in label_join(): {name}")
     vec = ev.eval_vector(e.args[0], ctx)
     out = []
     for s in vec:
