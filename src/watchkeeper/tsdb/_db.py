@@ -66,6 +66,7 @@ class TSDB:
         self._next_id = 1
         self._blocks: list[Block] = []
         self._wal: WAL | None = None
+        self._horizon = -(1 << 62)  # data older than this is past retention
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._open_disk()
@@ -165,6 +166,7 @@ class TSDB:
         return self
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
+        mint = max(mint, self._horizon)
         with self._lock:
             parts: dict[Labels, list[SeriesData]] = {}
             for b in self._blocks:
@@ -260,6 +262,7 @@ class TSDB:
             newest = self.max_time()
             if self.retention_ms is not None and newest is not None:
                 horizon = newest - self.retention_ms
+                self._horizon = max(self._horizon, horizon)
                 for b in [b for b in self._blocks if b.maxt < horizon]:
                     self._drop_block(b)
                 for s in self._series.values():
