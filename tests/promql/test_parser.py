@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import watchkeeper.promql as promql
+from watchkeeper import promql
 from watchkeeper.exceptions import PromQLParseError, PromQLTypeError
 from watchkeeper.promql import (
     AggregateExpr,
@@ -50,9 +50,11 @@ def test_parse_print_parse_round_trips(query: str) -> None:
 
 def test_precedence_and_associativity() -> None:
     e = parse("a - b - c")
-    assert isinstance(e, BinaryExpr) and isinstance(e.lhs, BinaryExpr)
+    assert isinstance(e, BinaryExpr)
+    assert isinstance(e.lhs, BinaryExpr)
     e = parse("a ^ b ^ c")
-    assert isinstance(e, BinaryExpr) and isinstance(e.rhs, BinaryExpr)
+    assert isinstance(e, BinaryExpr)
+    assert isinstance(e.rhs, BinaryExpr)
     e = parse("-2 ^ 2")
     assert format_expr(e) == "-2 ^ 2"
     assert isinstance(parse("-1"), NumberLiteral)
@@ -61,13 +63,18 @@ def test_precedence_and_associativity() -> None:
 def test_selectors_and_modifiers() -> None:
     e = parse('foo{a="b"}[5m] offset 1m')
     assert isinstance(e, MatrixSelector)
-    assert e.range == 300_000 and e.vs.offset == 60_000
+    assert e.range == 300_000
+    assert e.vs.offset == 60_000
     s = parse("foo[5m:30s]")
-    assert isinstance(s, SubqueryExpr) and s.step == 30_000
+    assert isinstance(s, SubqueryExpr)
+    assert s.step == 30_000
     a = parse("sum without (x) (foo)")
-    assert isinstance(a, AggregateExpr) and a.without and a.grouping == ["x"]
+    assert isinstance(a, AggregateExpr)
+    assert a.without
+    assert a.grouping == ["x"]
     v = parse("foo @ 1700000000")
-    assert isinstance(v, VectorSelector) and v.at == 1_700_000_000
+    assert isinstance(v, VectorSelector)
+    assert v.at == 1_700_000_000
 
 
 def test_parse_error_has_line_column_and_caret() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import watchkeeper.tsdb as tsdb
+from watchkeeper import tsdb
 from watchkeeper.exceptions import (
     DuplicateSampleError,
     InvalidMatcherError,

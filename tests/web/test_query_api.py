@@ -88,6 +88,6 @@ async def test_metadata_and_buildinfo(client: httpx.AsyncClient) -> None:
 
 
 def test_public_api_is_pinned() -> None:
-    import watchkeeper.web as web
+    from watchkeeper import web
 
     assert web.__all__ == ["create_query_app"]

@@ -91,4 +91,8 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _f(v: float) -> str:
-    return repr(v) if v != int(v) or abs(v) > 1e15 else str(int(v)) if v == v else "NaN"
+    import math
+
+    if math.isnan(v) or math.isinf(v) or v != int(v) or abs(v) > 1e15:
+        return repr(v)
+    return str(int(v))

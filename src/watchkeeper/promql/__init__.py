@@ -5,8 +5,19 @@ left-open windows) and the runner for Prometheus' test-script conformance corpus
 """
 
 from ._ast import (
-    AggregateExpr, BinaryExpr, Call, DurationExpr, Expr, MatrixSelector, NumberLiteral,
-    ParenExpr, StringLiteral, SubqueryExpr, UnaryExpr, ValueType, VectorMatching,
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    DurationExpr,
+    Expr,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    StringLiteral,
+    SubqueryExpr,
+    UnaryExpr,
+    ValueType,
+    VectorMatching,
     VectorSelector,
 )
 from ._engine import Engine, QueryResult, Sample, SeriesResult

@@ -100,7 +100,7 @@ def eval_aggregate(ev: Evaluator, e: AggregateExpr, ctx: Context) -> Vector:
             raise PromQLExecutionError(f"unknown aggregation {op}")
         if not (e.without or "__name__" in e.grouping):
             drop = False
-        out.append(Series(labels, res, anyp, drop))
+        out.append(Series(labels, res, np.asarray(anyp, dtype=bool), drop))
     return out
 
 
@@ -240,7 +240,7 @@ def _format_value(v: float) -> str:
     return r
 
 
-def _select_k(ev: Evaluator, op: str, kv: np.ndarray,
+def _select_k(ev: Evaluator, op: str, kv: np.ndarray,  # noqa: PLR0917
               groups: dict[tuple[tuple[str, str], ...], list[Series]], n: int,
               e: AggregateExpr, ctx: Context) -> Vector:
     members_all: list[Series] = [s for ms in groups.values() for s in ms]
@@ -260,10 +260,9 @@ def _select_k(ev: Evaluator, op: str, kv: np.ndarray,
                     "PromQL warning: ratio value should be between -1 and 1, got "
                     f"{_gofmt(k)} {ev.pos_str(e.param) if e.param is not None else ''}")
                 k = max(-1.0, min(1.0, k))
-        else:
-            if abs(k) >= 2**63:
-                raise PromQLExecutionError(
-                    f"Scalar value {_gofmt(k)} overflows int64")
+        elif abs(k) >= 2**63:
+            raise PromQLExecutionError(
+                f"Scalar value {_gofmt(k)} overflows int64")
         for ms in groups.values():
             cur = [s for s in ms if s.present[t]]
             if not cur:
@@ -279,7 +278,8 @@ def _select_k(ev: Evaluator, op: str, kv: np.ndarray,
                 else:
                     desc = op == "topk"
 
-                    def sk(s: Series, t: int = t, desc: bool = desc) -> tuple[int, float]:
+                    def sk(s: Series, t: int = int(t), desc: bool = desc
+                           ) -> tuple[int, float]:
                         v = float(s.values[t])
                         if math.isnan(v):
                             return (1, 0.0)
@@ -289,15 +289,15 @@ def _select_k(ev: Evaluator, op: str, kv: np.ndarray,
             for r, s in enumerate(chosen):
                 keep[id(s)][t] = True
                 rank_order[id(s)] = min(rank_order.get(id(s), r), r)
-    out: Vector = []
+    picked: list[tuple[Series, np.ndarray]] = []
     for s in members_all:
         m = keep[id(s)]
         if m.any():
-            out.append((s, m))  # type: ignore[arg-type]
+            picked.append((s, m))
     res: Vector = []
     if op in ("topk", "bottomk") and n == 1:
-        out.sort(key=lambda sm: (_sort_val(sm, op)))  # type: ignore[arg-type,index]
-    for s, m in out:  # type: ignore[misc]
+        picked.sort(key=lambda sm: _sort_val(sm, op))
+    for s, m in picked:
         res.append(Series(s.labels, s.values, m, s.drop_name, s.ts))
     return res
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from ..exceptions import PromQLExecutionError
 from ._ast import BinaryExpr, VectorMatching
@@ -32,15 +33,15 @@ def apply_op(op: str, a: FloatArray, b: FloatArray) -> FloatArray:
         if op == "/":
             return np.true_divide(a, b)
         if op == "%":
-            return np.fmod(a, b)
+            return np.asarray(np.fmod(a, b), dtype=np.float64)
         if op == "^":
-            return np.power(a, b)
+            return np.asarray(np.power(a, b), dtype=np.float64)
         if op == "atan2":
-            return np.arctan2(a, b)
+            return np.asarray(np.arctan2(a, b), dtype=np.float64)
         if op == "==":
-            return (a == b).astype(np.float64)
+            return np.equal(a, b).astype(np.float64)
         if op == "!=":
-            return (a != b).astype(np.float64)
+            return np.not_equal(a, b).astype(np.float64)
         if op == "<":
             return (a < b).astype(np.float64)
         if op == ">":
@@ -60,7 +61,8 @@ def eval_binary(ev: Evaluator, e: BinaryExpr, ctx: Context) -> Value:
         return Scalar(apply_op(op, lhs.values, rhs.values))
     if isinstance(lhs, Scalar) or isinstance(rhs, Scalar):
         return _vector_scalar(op, lhs, rhs, e.return_bool)
-    assert isinstance(lhs, list) and isinstance(rhs, list)
+    assert isinstance(lhs, list)
+    assert isinstance(rhs, list)
     m = e.matching or VectorMatching()
     if op in ("and", "or", "unless"):
         return _set_op(op, lhs, rhs, m, ctx.n)
@@ -71,7 +73,8 @@ def _vector_scalar(op: str, lhs: Value, rhs: Value, return_bool: bool) -> Vector
     swap = isinstance(lhs, Scalar)
     vec = rhs if swap else lhs
     sc = lhs if swap else rhs
-    assert isinstance(vec, list) and isinstance(sc, Scalar)
+    assert isinstance(vec, list)
+    assert isinstance(sc, Scalar)
     out: Vector = []
     for s in vec:
         a, b = (sc.values, s.values) if swap else (s.values, sc.values)
@@ -157,7 +160,7 @@ def _fmt(labels: dict[str, str]) -> str:
     return "{" + inner + "}"
 
 
-def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_bool: bool,
+def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_bool: bool,  # noqa: PLR0917
                    n: int) -> Vector:
     card = m.card
     fill_l, fill_r = m.fill_left, m.fill_right
@@ -168,7 +171,7 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_
     groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for i, s in enumerate(rhs):
         groups.setdefault(_sig(s.labels, m), []).append(i)
-    which: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
+    which: dict[tuple[tuple[str, str], ...], npt.NDArray[np.int64]] = {}
     for k, members in groups.items():
         w = np.full(n, -1, dtype=np.int64)
         cnt = np.zeros(n, dtype=np.int64)
@@ -187,7 +190,7 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_
     matched = {k: np.zeros(n, dtype=np.int64) for k in groups}
     out: Vector = []
 
-    def emit(lvals: FloatArray, rvals: FloatArray, mask: BoolArray, llab: dict[str, str],
+    def emit(lvals: FloatArray, rvals: FloatArray, mask: BoolArray, llab: dict[str, str],  # noqa: PLR0917
              rlab: dict[str, str], drop_in: bool) -> None:
         a, b = (rvals, lvals) if swapped else (lvals, rvals)
         res = apply_op(op, a, b)
@@ -203,21 +206,21 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_
 
     for ls in lhs:
         k = _sig(ls.labels, m)
-        w = which.get(k)
-        if w is not None:
+        wk = which.get(k)
+        if wk is not None:
             for i in groups[k]:
-                mask = ls.present & (w == i)
+                mask = ls.present & (wk == i)
                 if mask.any():
                     matched[k] += mask
                     emit(ls.values, rhs[i].values, mask, ls.labels, rhs[i].labels,
                          ls.drop_name)
         if fill_r is not None:
-            mask = ls.present & (w < 0) if w is not None else ls.present
+            mask = ls.present & (wk < 0) if wk is not None else ls.present
             if mask.any():
                 emit(ls.values, np.full(n, fill_r), mask, ls.labels,
                      _match_labels(ls.labels, m), ls.drop_name)
     if card == "one-to-one":
-        for k, cnt in matched.items():
+        for cnt in matched.values():
             if (cnt > 1).any():
                 raise PromQLExecutionError("multiple matches for labels: many-to-one matching "
                                            "must be explicit (group_left/group_right)")

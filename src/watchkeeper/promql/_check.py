@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from ..exceptions import PromQLTypeError
 from ._ast import (
-    AggregateExpr, BinaryExpr, Call, DurationExpr, Expr, MatrixSelector, NumberLiteral,
-    ParenExpr, StringLiteral, SubqueryExpr, UnaryExpr, ValueType, VectorSelector,
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    DurationExpr,
+    Expr,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    StringLiteral,
+    SubqueryExpr,
+    UnaryExpr,
+    ValueType,
+    VectorSelector,
 )
 from ._lexer import line_col
 from ._signatures import FUNCTIONS
@@ -130,7 +141,7 @@ def _check_binary(e: BinaryExpr, query: str) -> None:
                         "expression")
         if m is not None and m.card in ("many-to-one", "one-to-many"):
             raise _fail(query, e.pos, f'no grouping allowed for "{e.op}" operation')
-    if m is not None and (m.explicit or m.card != "one-to-one" and e.op not in SET_OPS) and (
+    if m is not None and (m.explicit or (m.card != "one-to-one" and e.op not in SET_OPS)) and (
             lt is not ValueType.VECTOR or rt is not ValueType.VECTOR):
         raise _fail(query, e.pos, "vector matching only allowed between instant vectors")
     if m is not None and m.on:

@@ -99,12 +99,12 @@ class Engine:
                     line, col = line_col(text, getattr(node, "pos", 0))
                     raise PromQLParseError(
                         f'function "{name}" is not enabled' if isinstance(node, Call)
-                        else f"limitk() and limit_ratio() are experimental and must be "
+                        else "limitk() and limit_ratio() are experimental and must be "
                         "enabled with --enable-feature=promql-experimental-functions",
                         text, line, col)
         return tree, text
 
-    def _run(self, tree: Expr, text: str, times: np.ndarray, start: int, end: int,
+    def _run(self, tree: Expr, text: str, times: np.ndarray, start: int, end: int,  # noqa: PLR0917
              step: int) -> tuple[Any, Context]:
         querier = self.storage.querier() if hasattr(self.storage, "querier") else self.storage
         ev = Evaluator(querier, text, max_samples=self.max_samples,
@@ -136,8 +136,8 @@ class Engine:
                                        "timeseries. Try decreasing the query resolution "
                                        "(?step=XX)")
         times = np.arange(s, e + 1, st, dtype=np.int64)
-        from ._check import type_of
         from ._ast import ValueType
+        from ._check import type_of
 
         if type_of(tree) not in (ValueType.SCALAR, ValueType.VECTOR):
             raise PromQLExecutionError(
@@ -173,14 +173,14 @@ class Engine:
         vec = finalize(val)
         if instant:
             t0 = int(times[0])
-            return QueryResult("vector", vector=[Sample(s.labels, t0, float(s.values[0]))
-                                                 for s in vec if s.present[0]])
+            return QueryResult("vector", vector=[Sample(v.labels, t0, float(v.values[0]))
+                                                 for v in vec if v.present[0]])
         series = []
-        for s in sorted(vec, key=lambda s: sorted(s.labels.items())):
-            idx = np.nonzero(s.present)[0]
+        for v in sorted(vec, key=lambda x: sorted(x.labels.items())):
+            idx = np.nonzero(v.present)[0]
             if len(idx):
-                series.append(SeriesResult(s.labels, list(zip(times[idx].tolist(),
-                                                              s.values[idx].tolist(),
+                series.append(SeriesResult(v.labels, list(zip(times[idx].tolist(),
+                                                              v.values[idx].tolist(),
                                                               strict=True))))
         return QueryResult("matrix", matrix=series)
 

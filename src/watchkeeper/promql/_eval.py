@@ -12,8 +12,18 @@ import numpy as np
 from ..exceptions import PromQLExecutionError
 from ..tsdb import Matcher, MatchType, stale_mask
 from ._ast import (
-    AggregateExpr, BinaryExpr, Call, DurationExpr, Expr, MatrixSelector, NumberLiteral,
-    ParenExpr, StringLiteral, SubqueryExpr, UnaryExpr, VectorSelector,
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    DurationExpr,
+    Expr,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    StringLiteral,
+    SubqueryExpr,
+    UnaryExpr,
+    VectorSelector,
 )
 from ._parser import parse_duration_expr_ms
 from ._values import IntArray, MatrixArg, RangeSeries, Scalar, Series, Vector, label_key
@@ -233,7 +243,8 @@ def absent_labels(e: Expr) -> dict[str, str]:
 def finalize(vec: Vector) -> Vector:
     """Apply delayed ``__name__`` removal, then merge equal label sets (error on overlap)."""
     groups: dict[tuple[tuple[str, str], ...], list[Series]] = {}
-    for s in vec:
+    for item in vec:
+        s = item
         if s.drop_name and ("__name__" in s.labels or "__type__" in s.labels
                             or "__unit__" in s.labels):
             labels = {k: v for k, v in s.labels.items()

@@ -266,8 +266,8 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
 
 def _strings(e: Call) -> list[str]:
     out = []
-    for a in e.args[1:]:
-        a = _unwrap(a)  # type: ignore[assignment]
+    for arg in e.args[1:]:
+        a = _unwrap(arg)
         if isinstance(a, StringLiteral):
             out.append(a.value)
     return out

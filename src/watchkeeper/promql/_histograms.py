@@ -179,7 +179,7 @@ def om_float(v: float) -> str:
     return r
 
 
-def histogram_quantiles(ev: Evaluator, qs: list[tuple[float, Expr]], label: str, vec: Vector,
+def histogram_quantiles(ev: Evaluator, qs: list[tuple[float, Expr]], label: str, vec: Vector,  # noqa: PLR0917
                         arg: Expr, ctx: Context) -> Vector:
     """Classic-bucket quantiles, one output series per quantile (label ``label``)."""
     n = ctx.n
@@ -239,7 +239,7 @@ def histogram_quantile(ev: Evaluator, e: Call, q: FloatArray, vec: Vector,
     return out
 
 
-def histogram_fraction(ev: Evaluator, e: Call, lo: FloatArray, hi: FloatArray, vec: Vector,
+def histogram_fraction(ev: Evaluator, e: Call, lo: FloatArray, hi: FloatArray, vec: Vector,  # noqa: PLR0917
                        ctx: Context) -> Vector:
     n = ctx.n
     out: Vector = []

@@ -9,8 +9,19 @@ from ..config._duration import parse_duration_ms
 from ..exceptions import InvalidMatcherError, PromQLParseError
 from ..tsdb import Matcher, MatchType
 from ._ast import (
-    AggregateExpr, BinaryExpr, Call, DurationExpr, Expr, MatrixSelector, NumberLiteral,
-    ParenExpr, StringLiteral, SubqueryExpr, UnaryExpr, VectorMatching, VectorSelector,
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    DurationExpr,
+    Expr,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    StringLiteral,
+    SubqueryExpr,
+    UnaryExpr,
+    VectorMatching,
+    VectorSelector,
 )
 from ._check import check
 from ._lexer import AGGREGATORS, Token, line_col, tokenize, unquote

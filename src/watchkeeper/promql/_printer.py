@@ -7,8 +7,18 @@ import re
 
 from ..tsdb import MatchType
 from ._ast import (
-    AggregateExpr, BinaryExpr, Call, DurationExpr, Expr, MatrixSelector, NumberLiteral,
-    ParenExpr, StringLiteral, SubqueryExpr, UnaryExpr, VectorSelector,
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    DurationExpr,
+    Expr,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    StringLiteral,
+    SubqueryExpr,
+    UnaryExpr,
+    VectorSelector,
 )
 
 __all__ = ["format_duration_ms", "format_expr"]
@@ -166,7 +176,7 @@ def format_expr(e: Expr) -> str:
             if m.card in ("many-to-one", "one-to-many"):
                 g = "group_left" if m.card == "many-to-one" else "group_right"
                 op += f" {g} ({', '.join(map(_label_name, m.include))})"
-        if m.fill_left is not None and m.fill_left == m.fill_right or (
+        if (m.fill_left is not None and m.fill_left == m.fill_right) or (
                 m.fill_left is not None and m.fill_right is not None and
                 math.isnan(m.fill_left) and math.isnan(m.fill_right)):
             op += f" fill ({_num(m.fill_left)})"

@@ -6,6 +6,7 @@ last, present) are vectorised over steps; the rest walk each window's numpy slic
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -89,10 +90,7 @@ def _instant(s: RangeSeries, m: MatrixArg, is_rate: bool) -> Result:
     with np.errstate(all="ignore"):
         lv, pv = s.vs[last], s.vs[prev]
         dt = (s.ts[last] - s.ts[prev]).astype(np.float64)
-        if is_rate:
-            res = np.where(lv < pv, lv, lv - pv) / (dt / 1000)
-        else:
-            res = lv - pv
+        res = np.where(lv < pv, lv, lv - pv) / (dt / 1000) if is_rate else lv - pv
     return res, ok
 
 
@@ -196,8 +194,8 @@ def _w_avg(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float:
         q = (count - 1) / count
         mean, c = kahan_inc(f / count, q * mean, q * c)
     if incremental:
-        return mean + c
-    return total / count + c / count
+        return float(mean + c)
+    return float(total / count + c / count)
 
 
 def _w_max(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float:
@@ -261,7 +259,7 @@ def _w_mad(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float:
 def _w_changes(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float:
     vals = vs.tolist()
     n = 0
-    for p, c in zip(vals, vals[1:], strict=False):
+    for p, c in itertools.pairwise(vals):
         if c != p and not (math.isnan(c) and math.isnan(p)):
             n += 1
     return float(n)
@@ -269,7 +267,7 @@ def _w_changes(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float:
 
 def _w_resets(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float:
     vals = vs.tolist()
-    return float(sum(1 for p, c in zip(vals, vals[1:], strict=False) if c < p))
+    return float(sum(1 for p, c in itertools.pairwise(vals) if c < p))
 
 
 def _linreg(ts: IntArray, vs: FloatArray, intercept_t: int) -> tuple[float, float]:
@@ -337,7 +335,7 @@ def _w_holt(ts: IntArray, vs: FloatArray, t: int, a: list[float]) -> float | Non
             b = tf * (s1 - s0) + (1 - tf) * b
         y = (1 - sf) * (s1 + b)
         s0, s1 = s1, x + y
-    return s1
+    return float(s1)
 
 
 RANGE_FUNCTIONS: dict[str, Callable[[RangeSeries, MatrixArg, list[FloatArray]], Result]] = {

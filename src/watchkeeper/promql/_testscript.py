@@ -7,6 +7,7 @@ counted as skipped, never as passed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from ..config._duration import parse_duration_ms
 from ..exceptions import PromQLError, WatchkeeperError
-from ..tsdb import STALE_NAN, TSDB, Matcher, is_stale_nan, make_labels
+from ..tsdb import STALE_NAN, TSDB, is_stale_nan, make_labels
 from ._ast import VectorSelector
 from ._engine import Engine, QueryResult
 from ._lexer import tokenize, unquote
@@ -384,10 +385,8 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
             for lb, vals in loaded.items():
                 for i, v in enumerate(vals):
                     if v is not None:
-                        try:
+                        with contextlib.suppress(WatchkeeperError):
                             app.append(lb, i * gap, v)
-                        except WatchkeeperError:
-                            pass
             app.commit()
             continue
         if head.startswith("eval"):

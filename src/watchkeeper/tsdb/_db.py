@@ -82,8 +82,8 @@ class TSDB:
         ids: dict[int, MemSeries] = {}
         for kind, payload in WAL.replay(self.path):
             if kind == SERIES_RECORD:
-                sid, labels = payload  # type: ignore[misc]
-                ids[sid] = self._get_or_create(labels, sid)
+                rec: tuple[int, Labels] = payload  # type: ignore[assignment]
+                ids[rec[0]] = self._get_or_create(rec[1], rec[0])
             elif kind == SAMPLES_RECORD:
                 arr: np.ndarray = payload  # type: ignore[assignment]
                 for sid, t, v in zip(arr["id"].tolist(), arr["t"].tolist(),
@@ -247,7 +247,8 @@ class TSDB:
             return path
 
     def _checkpoint(self) -> None:
-        assert self.path is not None and self._wal is not None
+        assert self.path is not None
+        assert self._wal is not None
         self._wal.close()
         live = [(s.id, s.labels) for s in self._series.values()]
         rows = [np.array([(s.id, t, v) for t, v in zip(s.ts, s.vs, strict=True)],

@@ -32,7 +32,7 @@ class MemSeries:
     evaluator a zero-copy view, so the head is numpy-backed without per-append copies.
     """
 
-    __slots__ = ("id", "labels", "last_t", "last_bits", "ts", "vs")
+    __slots__ = ("id", "labels", "last_bits", "last_t", "ts", "vs")
 
     def __init__(self, sid: int, labels: Labels) -> None:
         self.id = sid

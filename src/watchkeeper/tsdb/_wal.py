@@ -14,7 +14,7 @@ import numpy as np
 
 from ._labels import Labels
 
-__all__ = ["FsyncPolicy", "WAL", "SAMPLE_DTYPE"]
+__all__ = ["SAMPLE_DTYPE", "WAL", "FsyncPolicy"]
 
 _HEADER = struct.Struct("<BII")  # type, payload length, crc32(payload)
 _SERIES, _SAMPLES = 1, 2
