@@ -20,7 +20,7 @@ MIN_PASSED = {
     "at_modifier.test": 78,
     "collision.test": 2,
     "duration_expression.test": 59,
-    "extended_vectors.test": 38,
+    "extended_vectors.test": 120,
     "fill-modifier.test": 46,
     "functions.test": 323,
     "histograms.test": 93,
@@ -40,7 +40,6 @@ MIN_PASSED = {
 
 # file -> (max failures allowed, why)
 KNOWN_FAILURES = {
-    "extended_vectors.test": (89, "anchored/smoothed range modifiers not implemented"),
     "start_timestamps.test": (14, "start-timestamp (@st) storage not implemented"),
     "limit.test": (1, "limit_ratio samples by xxhash of the label set; we use blake2b"),
 }

@@ -60,6 +60,7 @@ class VectorSelector:
     offset: int | DurationExpr = 0
     at: float | None = None  # seconds
     at_mod: str | None = None  # "start" / "end"
+    smoothed: bool = False  # experimental: interpolate between neighbouring samples
     pos: int = field(default=0, compare=False)
     end: int = field(default=0, compare=False)
 

@@ -153,6 +153,8 @@ class Evaluator:
         if not len(eff):
             return []
         lb = ctx.lookback
+        if vs.smoothed:
+            return self._smoothed_selector(vs, eff, lb)
         data = self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()))
         out: Vector = []
         for sd in data:
@@ -169,6 +171,37 @@ class Evaluator:
             if ok.any():
                 self.count(int(ok.sum()))
                 out.append(Series(dict(sd.labels), v, ok, False, sts))
+        return out
+
+    def _smoothed_selector(self, vs: VectorSelector, eff: IntArray, lb: int) -> Vector:
+        """Value at each step interpolated between the samples around it (± lookback)."""
+        out: Vector = []
+        for sd in self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()) + lb):
+            keep = ~stale_mask(sd.values)
+            ts, vals = sd.timestamps[keep], sd.values[keep]
+            n = len(eff)
+            res = np.full(n, np.nan)
+            ok = np.zeros(n, dtype=bool)
+            for k in range(n):
+                t = int(eff[k])
+                lo = int(np.searchsorted(ts, t - lb, "right"))
+                hi = int(np.searchsorted(ts, t + lb, "right"))
+                if hi <= lo:
+                    continue
+                i = int(np.searchsorted(ts[lo:hi], t, "left")) + lo
+                if i < hi and ts[i] == t:
+                    res[k] = vals[i]
+                elif lo < i < hi:
+                    t1, t2 = int(ts[i - 1]), int(ts[i])
+                    v1, v2 = float(vals[i - 1]), float(vals[i])
+                    res[k] = v1 + (v2 - v1) * (t - t1) / (t2 - t1)
+                elif i > lo:
+                    res[k] = vals[i - 1]
+                else:
+                    continue
+                ok[k] = True
+            if ok.any():
+                out.append(Series(dict(sd.labels), res, ok))
         return out
 
     def matrix_selector(self, ms: MatrixSelector, ctx: Context) -> MatrixArg:

@@ -382,6 +382,9 @@ class _Parser:
             elif self.is_punct("@"):
                 t = self.next()
                 self.set_at(e, t.pos)
+            elif self.kw() == "smoothed" and isinstance(e, VectorSelector) and not e.smoothed:
+                self.next()
+                e.smoothed = True
             elif self.kw() in ("anchored", "smoothed") and isinstance(e, MatrixSelector):
                 word = self.next().text.lower()
                 if e.anchored or e.smoothed:
@@ -410,6 +413,8 @@ class _Parser:
             self.error(lb.pos, "no offset modifiers allowed before range")
         if e.at is not None or e.at_mod is not None:
             self.error(lb.pos, "no @ modifiers allowed before range")
+        if e.smoothed:
+            self.error(lb.pos, "no smoothed modifier allowed before range")
         return MatrixSelector(e, rng, pos=e.pos)
 
     def _check_positive(self, d: int | DurationExpr, pos: int) -> None:

@@ -134,7 +134,8 @@ def format_expr(e: Expr) -> str:
     if isinstance(e, DurationExpr):
         return _dexpr(e)
     if isinstance(e, VectorSelector):
-        return _selector(e) + _mods(e.offset, e.at, e.at_mod)
+        return _selector(e) + _mods(e.offset, e.at, e.at_mod) + (" smoothed" if e.smoothed
+                                                                   else "")
     if isinstance(e, MatrixSelector):
         s = f"{_selector(e.vs)}[{_dur(e.range)}]" + _mods(e.vs.offset, e.vs.at, e.vs.at_mod)
         if e.anchored:
