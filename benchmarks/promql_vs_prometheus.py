@@ -1,6 +1,6 @@
 """watchkeeper's PromQL engine and TSDB against a real Prometheus on the same data.
 
-Data: N series (80 % counters, 20 % gauges) × 2 h at 15 s, written as OpenMetrics,
+Data: N series (80 % counters, 20 % gauges) x 2 h at 15 s, written as OpenMetrics,
 backfilled into Prometheus with ``promtool tsdb create-blocks-from openmetrics`` and
 appended into a watchkeeper TSDB. Each of 20 queries (instant and range) runs on both;
 Prometheus' engine time is its own ``stats=all`` evalTotalTime (HTTP excluded), ours is
@@ -29,8 +29,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from watchkeeper.promql import Engine  # noqa: E402
-from watchkeeper.tsdb import TSDB, make_labels  # noqa: E402
+from watchkeeper.promql import Engine
+from watchkeeper.tsdb import TSDB, make_labels
 
 T0 = 1_700_000_000
 STEP_S = 15
@@ -194,7 +194,7 @@ def run(n: int, repeat: int) -> None:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.2)
-            print(f"\n## {n} series × 2 h at 15 s = {samples} samples\n")
+            print(f"\n## {n} series x 2 h at 15 s = {samples} samples\n")
             print(f"- watchkeeper ingest: {rate:,.0f} samples/s (WAL, fsync per commit)")
             print(f"- watchkeeper memory (head, traced): {mem_per_sample:.1f} bytes/sample")
             print(f"- watchkeeper disk (compressed block): {disk:.2f} bytes/sample; "

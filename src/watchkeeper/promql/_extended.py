@@ -16,13 +16,13 @@ from ._values import BoolArray, FloatArray, MatrixArg, RangeSeries
 __all__ = ["eval_extended"]
 
 
-def _interp(t1: int, v1: float, t2: int, v2: float, t: int, counter: bool) -> float:
+def _interp(t1: int, v1: float, t2: int, v2: float, t: int, counter: bool) -> float:  # noqa: PLR0917
     if counter and v2 < v1:
         v1 = 0.0
     return v1 + (v2 - v1) * (t - t1) / (t2 - t1)
 
 
-def _extended_rate(ts: list[int], vs: list[float], start: int, end: int, smoothed: bool,
+def _extended_rate(ts: list[int], vs: list[float], start: int, end: int, smoothed: bool,  # noqa: PLR0917
                    counter: bool, is_rate: bool, range_ms: int) -> float | None:
     last = len(ts) - 1
     first = max(0, bisect.bisect_right(ts, start, 0, last) - 1)
@@ -95,10 +95,7 @@ def eval_extended(name: str, m: MatrixArg, lookback: int
                 r = _extended_rate(ts, vs, start, end, m.smoothed, name != "delta",
                                    name == "rate", m.range_ms)
             elif name in ("changes", "resets"):
-                if ts[-1] <= start:
-                    r = None
-                else:
-                    r = _anchored_count(ts, vs, start, name == "changes")
+                r = None if ts[-1] <= start else _anchored_count(ts, vs, start, name == "changes")
             else:
                 r = None
             if r is not None:
