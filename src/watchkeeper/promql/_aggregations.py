@@ -113,12 +113,41 @@ def _gofmt(v: float) -> str:
 
 
 def _ksum(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
+    if vals.shape[1] <= 16 or vals.shape[0] > 4 * vals.shape[1]:
+        return _column_sums(vals, pres)
     total = np.zeros(vals.shape[1])
     c = np.zeros(vals.shape[1])
     for i in range(vals.shape[0]):
         total, c = kahan_inc_vec(vals[i], total, c, pres[i])
     with np.errstate(invalid="ignore"):
         return np.where(np.isinf(total), total, total + c)
+
+
+def _column_sums(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
+    """Exactly rounded sums per step (fsum), which is what the compensated sum reaches;
+    steps with Inf/NaN take numpy's sum, whose IEEE rules match."""
+    out = np.zeros(vals.shape[1])
+    masked = np.where(pres, vals, 0.0)
+    finite = np.isfinite(masked).all(axis=0)
+    for t in range(vals.shape[1]):
+        col = masked[:, t]
+        if finite[t]:
+            try:
+                out[t] = math.fsum(col.tolist())
+                continue
+            except OverflowError:
+                pass
+        out[t] = _neumaier(col[pres[:, t]].tolist())
+    return out
+
+
+def _neumaier(values: list[float]) -> float:
+    from ._kahan import kahan_inc
+
+    total = c = 0.0
+    for v in values:
+        total, c = kahan_inc(v, total, c)
+    return total if math.isinf(total) else total + c
 
 
 def _avg(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:

@@ -155,7 +155,13 @@ class Evaluator:
         lb = ctx.lookback
         if vs.smoothed:
             return self._smoothed_selector(vs, eff, lb)
-        data = self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()))
+        data = [sd for sd in self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()))
+                if len(sd.timestamps)]
+        if len(data) > 8:
+            lo_t = min(min(int(sd.timestamps[0]) for sd in data), int(eff.min()) - lb)
+            hi_t = max(max(int(sd.timestamps[-1]) for sd in data), int(eff.max()))
+            if (hi_t - lo_t + 3) * (len(data) + 1) < 2**62:
+                return self._batched_selector(data, eff, lb)
         out: Vector = []
         for sd in data:
             ts, vals = sd.timestamps, sd.values
@@ -172,6 +178,28 @@ class Evaluator:
                 self.count(int(ok.sum()))
                 out.append(Series(dict(sd.labels), v, ok, False, sts))
         return out
+
+    def _batched_selector(self, data: list[Any], eff: IntArray, lb: int) -> Vector:
+        """All series' lookups in one searchsorted (series laid end to end in time)."""
+        lens = np.fromiter((len(sd.timestamps) for sd in data), np.int64, len(data))
+        t_all = np.concatenate([sd.timestamps for sd in data])
+        v_all = np.concatenate([sd.values for sd in data])
+        tmin = min(int(t_all.min()), int(eff.min()) - lb) - 1
+        span = max(int(t_all.max()), int(eff.max())) - tmin + 2
+        sid = np.repeat(np.arange(len(data), dtype=np.int64), lens)
+        key = (t_all - tmin) + sid * span
+        base = (np.arange(len(data), dtype=np.int64) * span)[:, None]
+        idx = np.searchsorted(key, base + (eff - tmin)[None, :], "right") - 1
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])[:, None]
+        ok = idx >= starts
+        idxc = np.where(ok, idx, 0)
+        sts = t_all[idxc]
+        vals = v_all[idxc]
+        ok &= sts > eff[None, :] - lb
+        ok &= ~stale_mask(vals)
+        self.count(int(ok.sum()))
+        return [Series(dict(sd.labels), vals[i], ok[i], False, sts[i])
+                for i, sd in enumerate(data) if ok[i].any()]
 
     def _smoothed_selector(self, vs: VectorSelector, eff: IntArray, lb: int) -> Vector:
         """Value at each step interpolated between the samples around it (± lookback)."""
@@ -216,12 +244,19 @@ class Evaluator:
         if len(eff):
             data = self.select(vs.matchers, int(eff.min()) - rng - lo_extra + 1,
                                int(eff.max()) + hi_extra)
+            # One staleness check over all samples; filter per series only if needed.
+            any_stale = bool(data) and bool(stale_mask(
+                np.concatenate([sd.values for sd in data])).any())
+            total = 0
             for sd in data:
-                keep = ~stale_mask(sd.values)
-                ts, vals = sd.timestamps[keep], sd.values[keep]
+                ts, vals = sd.timestamps, sd.values
+                if any_stale:
+                    keep = ~stale_mask(vals)
+                    ts, vals = ts[keep], vals[keep]
                 if len(ts):
-                    self.count(len(ts))
+                    total += len(ts)
                     series.append(RangeSeries(dict(sd.labels), ts, vals))
+            self.count(total)
         return MatrixArg(series, eff, rng, ms.anchored, ms.smoothed, False, ctx.times)
 
     def subquery(self, sq: SubqueryExpr, ctx: Context) -> MatrixArg:

@@ -12,6 +12,7 @@ import numpy as np
 from ..exceptions import PromQLExecutionError
 from ._ast import Call, MatrixSelector, ParenExpr, StringLiteral, SubqueryExpr, VectorSelector
 from ._histograms import histogram_fraction, histogram_quantile, histogram_quantiles
+from ._batched import BATCHED, eval_batched
 from ._rangefuncs import RANGE_FUNCTIONS, eval_range_function
 from ._values import FloatArray, MatrixArg, Scalar, Series, Vector
 
@@ -242,6 +243,8 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
         from ._extended import eval_extended
 
         res = eval_extended(name, m, ctx.lookback)
+    elif name in BATCHED:
+        res = eval_batched(name, m)
     else:
         res = eval_range_function(name, m, scalars)
     keep_name = name in ("last_over_time", "first_over_time")

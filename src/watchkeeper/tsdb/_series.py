@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from dataclasses import dataclass
 
@@ -50,14 +51,17 @@ class MemSeries:
                 np.frombuffer(self.vs, dtype=np.float64).copy())
 
     def range(self, mint: int, maxt: int) -> tuple[IntArray, FloatArray]:
-        """Samples with ``mint <= t <= maxt``."""
-        if not self.ts:
+        """Samples with ``mint <= t <= maxt`` (copies: the head keeps growing)."""
+        ts = self.ts
+        if not ts:
             return np.empty(0, np.int64), np.empty(0, np.float64)
-        ts = np.frombuffer(self.ts, dtype=np.int64)
-        lo = int(np.searchsorted(ts, mint, "left"))
-        hi = int(np.searchsorted(ts, maxt, "right"))
-        vs = np.frombuffer(self.vs, dtype=np.float64)
-        return ts[lo:hi].copy(), vs[lo:hi].copy()
+        # bisect on the array itself is cheaper than building numpy views per call.
+        lo = 0 if ts[0] >= mint else bisect.bisect_left(ts, mint)
+        hi = len(ts) if ts[-1] <= maxt else bisect.bisect_right(ts, maxt)
+        if hi <= lo:
+            return np.empty(0, np.int64), np.empty(0, np.float64)
+        return (np.frombuffer(ts[lo:hi], dtype=np.int64),
+                np.frombuffer(self.vs[lo:hi], dtype=np.float64))
 
     def truncate_before(self, mint: int) -> int:
         """Drop samples older than ``mint``; returns how many were dropped."""
