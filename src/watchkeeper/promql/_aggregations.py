@@ -128,7 +128,7 @@ def _column_sums(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
     steps with Inf/NaN take numpy's sum, whose IEEE rules match."""
     out = np.zeros(vals.shape[1])
     masked = np.where(pres, vals, 0.0)
-    finite = np.isfinite(masked).all(axis=0)
+    finite = np.asarray(np.isfinite(masked).all(axis=0), dtype=bool)
     for t in range(vals.shape[1]):
         col = masked[:, t]
         if finite[t]:

@@ -115,7 +115,7 @@ def _reduce(name: str, v: FloatArray, lo: IntArray, hi: IntArray) -> tuple[Float
     return vals, ok
 
 
-def _extrapolated(t_all: IntArray, v_all: FloatArray, lo: IntArray, hi: IntArray,
+def _extrapolated(t_all: IntArray, v_all: FloatArray, lo: IntArray, hi: IntArray,  # noqa: PLR0917
                   sid: IntArray, m: MatrixArg, counter: bool, is_rate: bool
                   ) -> tuple[FloatArray, BoolArray]:
     ok = (hi - lo) >= 2

@@ -158,8 +158,8 @@ class Evaluator:
         data = [sd for sd in self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()))
                 if len(sd.timestamps)]
         if len(data) > 8:
-            lo_t = min(min(int(sd.timestamps[0]) for sd in data), int(eff.min()) - lb)
-            hi_t = max(max(int(sd.timestamps[-1]) for sd in data), int(eff.max()))
+            lo_t = min(*(int(sd.timestamps[0]) for sd in data), int(eff.min()) - lb)
+            hi_t = max(*(int(sd.timestamps[-1]) for sd in data), int(eff.max()))
             if (hi_t - lo_t + 3) * (len(data) + 1) < 2**62:
                 return self._batched_selector(data, eff, lb)
         out: Vector = []

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..exceptions import PromQLExecutionError
 from ._ast import Call, MatrixSelector, ParenExpr, StringLiteral, SubqueryExpr, VectorSelector
-from ._histograms import histogram_fraction, histogram_quantile, histogram_quantiles
 from ._batched import BATCHED, eval_batched
+from ._histograms import histogram_fraction, histogram_quantile, histogram_quantiles
 from ._rangefuncs import RANGE_FUNCTIONS, eval_range_function
 from ._values import FloatArray, MatrixArg, Scalar, Series, Vector
 
