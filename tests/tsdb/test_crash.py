@@ -29,7 +29,7 @@ while True:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fsync", ["always", "never"])
+@pytest.mark.parametrize("fsync", ["always", "interval", "never"])
 def test_sigkill_loses_no_acknowledged_sample(tmp_path: Path, fsync: str) -> None:
     src = Path(__file__).resolve().parents[2] / "src"
     env = {**os.environ, "PYTHONPATH": str(src)}

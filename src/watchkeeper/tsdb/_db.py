@@ -122,24 +122,28 @@ class TSDB:
     def appender(self) -> HeadAppender:
         return HeadAppender(self)
 
-    def _commit(self, pending: list[tuple[Labels, int, float]]) -> None:
+    def _commit(self, labels: list[Labels], ts: list[int], vs: list[float]) -> None:
         with self._lock:
             new_series: list[tuple[int, Labels]] = []
-            rows: list[tuple[int, int, float]] = []
-            for labels, t, v in pending:
-                s = self._by_labels.get(labels)
-                if s is None:
-                    s = self._get_or_create(labels)
-                    new_series.append((s.id, labels))
-                rows.append((s.id, t, v))
+            refs: list[MemSeries] = []
+            by_labels = self._by_labels
+            for lb in labels:
+                sr = by_labels.get(lb)
+                if sr is None:
+                    sr = self._get_or_create(lb)
+                    new_series.append((sr.id, lb))
+                refs.append(sr)
             if self._wal is not None:
-                self._wal.log(new_series, np.array(rows, dtype=SAMPLE_DTYPE))
-            for sid, t, v in rows:
-                s = self._series[sid]
-                s.ts.append(t)
-                s.vs.append(v)
-                s.last_t = t
-            self.stats.samples_appended += len(rows)
+                rows = np.empty(len(ts), dtype=SAMPLE_DTYPE)
+                rows["id"] = [sr.id for sr in refs]
+                rows["t"] = ts
+                rows["v"] = vs
+                self._wal.log(new_series, rows)
+            for sr, t, v in zip(refs, ts, vs, strict=True):
+                sr.ts.append(t)
+                sr.vs.append(v)
+                sr.last_t = t
+            self.stats.samples_appended += len(ts)
 
     def _check(self, labels: Labels, t: int, v: float,
                last: dict[Labels, tuple[int, float]]) -> bool:
@@ -147,19 +151,20 @@ class TSDB:
         prev = last.get(labels)
         if prev is None:
             s = self._by_labels.get(labels)
-            if s is not None and len(s):
-                prev = (s.last_t, s.vs[-1])
-        if prev is None:
+            if s is None or s.last_t == -(1 << 63):
+                return True
+            if t > s.last_t:
+                return True
+            prev = (s.last_t, s.vs[-1])
+        if t > prev[0]:
             return True
         if t < prev[0]:
             self.stats.out_of_order_rejected += 1
             raise OutOfOrderSampleError(f"out of order sample at t={t} for {labels}")
-        if t == prev[0]:
-            if _F64.pack(v) == _F64.pack(prev[1]):
-                return False
-            self.stats.duplicate_rejected += 1
-            raise DuplicateSampleError(f"duplicate sample for timestamp t={t} for {labels}")
-        return True
+        if _F64.pack(v) == _F64.pack(prev[1]):
+            return False
+        self.stats.duplicate_rejected += 1
+        raise DuplicateSampleError(f"duplicate sample for timestamp t={t} for {labels}")
 
     # --- reading -----------------------------------------------------------------------
     def querier(self) -> TSDB:
@@ -291,22 +296,25 @@ class HeadAppender:
 
     def __init__(self, db: TSDB) -> None:
         self._db = db
-        self._pending: list[tuple[Labels, int, float]] = []
+        self._labels: list[Labels] = []
+        self._ts: list[int] = []
+        self._vs: list[float] = []
         self._last: dict[Labels, tuple[int, float]] = {}
 
     def append(self, labels: Labels, t: int, v: float) -> None:
         """Queue one sample; raises OutOfOrderSampleError / DuplicateSampleError."""
         if self._db._check(labels, t, v, self._last):
-            self._pending.append((labels, t, v))
+            self._labels.append(labels)
+            self._ts.append(t)
+            self._vs.append(v)
             self._last[labels] = (t, v)
 
     def commit(self) -> None:
         """Log to the WAL (fsync per policy) and make the samples visible."""
-        if self._pending:
-            self._db._commit(self._pending)
-        self._pending = []
-        self._last = {}
+        if self._ts:
+            self._db._commit(self._labels, self._ts, self._vs)
+        self.rollback()
 
     def rollback(self) -> None:
-        self._pending = []
+        self._labels, self._ts, self._vs = [], [], []
         self._last = {}
