@@ -66,3 +66,11 @@ def test_experimental_functions_need_flag(db: TSDB) -> None:
 def test_duplicate_labelset_error(db: TSDB) -> None:
     with pytest.raises(PromQLExecutionError, match="same labelset"):
         Engine(db).instant('label_replace(req_total, "job", "x", "", "")', 600)
+
+
+def test_xxh64_reference_vectors() -> None:
+    from watchkeeper.promql._xxhash import xxh64
+
+    assert xxh64(b"") == 0xEF46DB3751D8E999
+    assert xxh64(b"abc") == 0x44BC2CF5AD770999
+    assert xxh64(b"Nobody inspects the spammish repetition") == 0xFBCEA83C8A378BF1

@@ -339,12 +339,10 @@ def _sort_val(sm: tuple[Series, np.ndarray], op: str) -> tuple[int, float]:
 
 
 def _ratio_keep(labels: dict[str, str], ratio: float) -> bool:
-    """Deterministic sampling by label hash, as limit_ratio does."""
-    import hashlib
+    """Deterministic sampling by Prometheus' label-set hash, as limit_ratio does."""
+    from ._xxhash import labels_hash
 
-    key = "\xff".join(f"{k}\xff{v}" for k, v in sorted(labels.items())).encode()
-    h = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
-    frac = h / 2**64
+    frac = labels_hash(labels) / float(2**64 - 1)
     if ratio >= 0:
         return frac < ratio
     return frac >= 1 + ratio
