@@ -130,7 +130,13 @@ def _set_op(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, n: int) -> Vec
         res = list(lhs) + [Series(s.labels, s.values,
                                   s.present & ~lp.get(_sig(s.labels, m), none), s.drop_name,
                                   s.ts) for s in rhs]
-    return [s for s in res if s.present.any()]
+    res = [s for s in res if s.present.any()]
+    if op == "or":
+        from ._eval import finalize_keep_names
+
+        # The same label set can come from either side at different steps.
+        return finalize_keep_names(res)
+    return res
 
 
 def _result_labels(ls: dict[str, str], rs: dict[str, str], op: str, m: VectorMatching,
@@ -232,7 +238,7 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_
                     emit(np.full(n, fill_l), rhs[i].values, mask,
                          _match_labels(rhs[i].labels, m), rhs[i].labels, False)
     if card != "one-to-one":
-        seen: dict[tuple[tuple[str, str], ...], BoolArray] = {}
+        seen: dict[frozenset[tuple[str, str]], BoolArray] = {}
         for s in out:
             key = label_key(s.labels)
             prev = seen.get(key)
@@ -240,4 +246,7 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: VectorMatching, return_
                 raise PromQLExecutionError("multiple matches for labels: grouping labels must "
                                            "ensure unique matches")
             seen[key] = s.present if prev is None else prev | s.present
-    return out
+    from ._eval import finalize_keep_names
+
+    # Different (lhs, rhs) pairs can yield one result label set at different steps.
+    return finalize_keep_names(out)

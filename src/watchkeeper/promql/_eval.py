@@ -148,6 +148,20 @@ class Evaluator:
     def select(self, matchers: list[Matcher], mint: int, maxt: int) -> list[Any]:
         return list(self.querier.select(matchers, mint, maxt))
 
+    def select_flat(self, matchers: list[Matcher], mint: int, maxt: int
+                    ) -> tuple[list[Any], IntArray, Any, IntArray]:
+        """Labels, flat timestamps/values and per-series counts (one array, not N)."""
+        fn = getattr(self.querier, "select_concat", None)
+        if fn is not None:
+            labels, t_all, v_all, lens = fn(matchers, mint, maxt)
+            return labels, t_all, v_all, lens
+        data = [sd for sd in self.select(matchers, mint, maxt) if len(sd.timestamps)]
+        lens = np.fromiter((len(sd.timestamps) for sd in data), np.int64, len(data))
+        if not data:
+            return [], np.empty(0, np.int64), np.empty(0, np.float64), lens
+        return ([sd.labels for sd in data], np.concatenate([sd.timestamps for sd in data]),
+                np.concatenate([sd.values for sd in data]), lens)
+
     def vector_selector(self, vs: VectorSelector, ctx: Context) -> Vector:
         eff = self.eff_times(vs.offset, vs.at, vs.at_mod, ctx)
         if not len(eff):
@@ -155,18 +169,18 @@ class Evaluator:
         lb = ctx.lookback
         if vs.smoothed:
             return self._smoothed_selector(vs, eff, lb)
-        data = [sd for sd in self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max()))
-                if len(sd.timestamps)]
-        if len(data) > 8:
-            lo_t = min(*(int(sd.timestamps[0]) for sd in data), int(eff.min()) - lb)
-            hi_t = max(*(int(sd.timestamps[-1]) for sd in data), int(eff.max()))
-            if (hi_t - lo_t + 3) * (len(data) + 1) < 2**62:
-                return self._batched_selector(data, eff, lb)
+        labels, t_all, v_all, lens = self.select_flat(vs.matchers, int(eff.min()) - lb + 1,
+                                                      int(eff.max()))
+        if not labels:
+            return []
+        tmin = min(int(t_all.min()), int(eff.min()) - lb) - 1
+        span = max(int(t_all.max()), int(eff.max())) - tmin + 2
+        if span * (len(labels) + 1) < 2**62:
+            return self._batched_selector(labels, t_all, v_all, lens, eff, lb, tmin, span)
         out: Vector = []
-        for sd in data:
-            ts, vals = sd.timestamps, sd.values
-            if not len(ts):
-                continue
+        starts = np.concatenate([[0], np.cumsum(lens)])
+        for i, lbl in enumerate(labels):
+            ts, vals = t_all[starts[i]:starts[i + 1]], v_all[starts[i]:starts[i + 1]]
             idx = np.searchsorted(ts, eff, "right") - 1
             ok = idx >= 0
             idxc = np.where(ok, idx, 0)
@@ -176,19 +190,17 @@ class Evaluator:
             ok &= ~stale_mask(v)
             if ok.any():
                 self.count(int(ok.sum()))
-                out.append(Series(dict(sd.labels), v, ok, False, sts))
+                out.append(Series(dict(lbl), v, ok, False, sts))
         return out
 
-    def _batched_selector(self, data: list[Any], eff: IntArray, lb: int) -> Vector:
+    def _batched_selector(self, labels: list[Any], t_all: IntArray, v_all: Any,  # noqa: PLR0917
+                          lens: IntArray, eff: IntArray, lb: int, tmin: int, span: int
+                          ) -> Vector:
         """All series' lookups in one searchsorted (series laid end to end in time)."""
-        lens = np.fromiter((len(sd.timestamps) for sd in data), np.int64, len(data))
-        t_all = np.concatenate([sd.timestamps for sd in data])
-        v_all = np.concatenate([sd.values for sd in data])
-        tmin = min(int(t_all.min()), int(eff.min()) - lb) - 1
-        span = max(int(t_all.max()), int(eff.max())) - tmin + 2
-        sid = np.repeat(np.arange(len(data), dtype=np.int64), lens)
+        n = len(labels)
+        sid = np.repeat(np.arange(n, dtype=np.int64), lens)
         key = (t_all - tmin) + sid * span
-        base = (np.arange(len(data), dtype=np.int64) * span)[:, None]
+        base = (np.arange(n, dtype=np.int64) * span)[:, None]
         idx = np.searchsorted(key, base + (eff - tmin)[None, :], "right") - 1
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]])[:, None]
         ok = idx >= starts
@@ -198,8 +210,8 @@ class Evaluator:
         ok &= sts > eff[None, :] - lb
         ok &= ~stale_mask(vals)
         self.count(int(ok.sum()))
-        return [Series(dict(sd.labels), vals[i], ok[i], False, sts[i])
-                for i, sd in enumerate(data) if ok[i].any()]
+        keep = np.nonzero(ok.any(axis=1))[0].tolist()
+        return [Series(dict(labels[i]), vals[i], ok[i], False, sts[i]) for i in keep]
 
     def _smoothed_selector(self, vs: VectorSelector, eff: IntArray, lb: int) -> Vector:
         """Value at each step interpolated between the samples around it (± lookback)."""
@@ -242,21 +254,22 @@ class Evaluator:
         hi_extra = ctx.lookback if ms.smoothed else 0
         series: list[RangeSeries] = []
         if len(eff):
-            data = self.select(vs.matchers, int(eff.min()) - rng - lo_extra + 1,
-                               int(eff.max()) + hi_extra)
-            # One staleness check over all samples; filter per series only if needed.
-            any_stale = bool(data) and bool(stale_mask(
-                np.concatenate([sd.values for sd in data])).any())
-            total = 0
-            for sd in data:
-                ts, vals = sd.timestamps, sd.values
-                if any_stale:
-                    keep = ~stale_mask(vals)
-                    ts, vals = ts[keep], vals[keep]
-                if len(ts):
-                    total += len(ts)
-                    series.append(RangeSeries(dict(sd.labels), ts, vals))
-            self.count(total)
+            labels, t_all, v_all, lens = self.select_flat(
+                vs.matchers, int(eff.min()) - rng - lo_extra + 1, int(eff.max()) + hi_extra)
+            sid = None
+            stale = stale_mask(v_all)
+            if stale.any():
+                # Staleness markers never enter range vectors.
+                sid = np.repeat(np.arange(len(labels)), lens)
+                keep = ~stale
+                t_all, v_all, sid = t_all[keep], v_all[keep], sid[keep]
+                lens = np.bincount(sid, minlength=len(labels))
+            bounds = np.concatenate([[0], np.cumsum(lens)]).tolist()
+            for i, lbl in enumerate(labels):
+                a, b = bounds[i], bounds[i + 1]
+                if b > a:
+                    series.append(RangeSeries(dict(lbl), t_all[a:b], v_all[a:b]))
+            self.count(len(t_all))
         return MatrixArg(series, eff, rng, ms.anchored, ms.smoothed, False, ctx.times)
 
     def subquery(self, sq: SubqueryExpr, ctx: Context) -> MatrixArg:
@@ -310,7 +323,10 @@ def absent_labels(e: Expr) -> dict[str, str]:
 
 def finalize(vec: Vector) -> Vector:
     """Apply delayed ``__name__`` removal, then merge equal label sets (error on overlap)."""
-    groups: dict[tuple[tuple[str, str], ...], list[Series]] = {}
+    if not any(s.drop_name for s in vec):
+        # Every stage keeps label sets unique on its own; only dropping names can collide.
+        return vec
+    groups: dict[frozenset[tuple[str, str]], list[Series]] = {}
     for item in vec:
         s = item
         if s.drop_name and ("__name__" in s.labels or "__type__" in s.labels
@@ -344,7 +360,7 @@ def is_nan_param(v: float) -> bool:
 
 def finalize_keep_names(vec: Vector) -> Vector:
     """Merge series whose label sets became equal (label_replace/join), error on overlap."""
-    groups: dict[tuple[tuple[str, str], ...], list[Series]] = {}
+    groups: dict[frozenset[tuple[str, str]], list[Series]] = {}
     for s in vec:
         groups.setdefault(label_key(s.labels), []).append(s)
     out: Vector = []

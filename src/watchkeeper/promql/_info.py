@@ -105,7 +105,7 @@ def eval_info(ev: Evaluator, e: Call, ctx: Context) -> Vector:
             if ok.any():
                 info.append((dict(sd.labels), ts[idxc], ok))
     info_names = sorted({lb.get("__name__", "") for lb, _, _ in info})
-    out: dict[tuple[tuple[str, str], ...], Series] = {}
+    out: dict[frozenset[tuple[str, str]], Series] = {}
     for t in range(ctx.n):
         by_sig: dict[tuple[str, ...], tuple[dict[str, str], int]] = {}
         for labels, origt, ok in info:
@@ -148,7 +148,7 @@ def eval_info(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     return list(out.values())
 
 
-def _put(out: dict[tuple[tuple[str, str], ...], Series], labels: dict[str, str], s: Series,
+def _put(out: dict[frozenset[tuple[str, str]], Series], labels: dict[str, str], s: Series,
          t: int) -> None:
     key = label_key(labels)
     cur = out.get(key)

@@ -62,6 +62,6 @@ class MatrixArg:
 Matrix = MatrixArg
 
 
-def label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """Hashable identity of a label set."""
-    return tuple(sorted(labels.items()))
+def label_key(labels: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """Hashable identity of a label set (order-free, so no sort per series)."""
+    return frozenset(labels.items())  # noqa: RUF100
