@@ -326,15 +326,24 @@ def finalize(vec: Vector) -> Vector:
     if not any(s.drop_name for s in vec):
         # Every stage keeps label sets unique on its own; only dropping names can collide.
         return vec
+    reserved = ("__name__", "__type__", "__unit__")
     groups: dict[frozenset[tuple[str, str]], list[Series]] = {}
-    for item in vec:
-        s = item
-        if s.drop_name and ("__name__" in s.labels or "__type__" in s.labels
-                            or "__unit__" in s.labels):
-            labels = {k: v for k, v in s.labels.items()
-                      if k not in ("__name__", "__type__", "__unit__")}
-            s = Series(labels, s.values, s.present, False, s.ts)
-        groups.setdefault(label_key(s.labels), []).append(s)
+    collided = False
+    for s in vec:
+        if s.drop_name:
+            lb = s.labels
+            if "__name__" in lb or "__type__" in lb or "__unit__" in lb:
+                s.labels = {k: v for k, v in lb.items() if k not in reserved}
+            s.drop_name = False
+        key = frozenset(s.labels.items())
+        members = groups.get(key)
+        if members is None:
+            groups[key] = [s]
+        else:
+            members.append(s)
+            collided = True
+    if not collided:
+        return vec
     out: Vector = []
     for members in groups.values():
         if len(members) == 1:
