@@ -101,7 +101,9 @@ def test_restart_replays_wal_and_blocks(tmp_path: Path) -> None:
     for i in range(1000):
         app.append(_lb(__name__="m", job="a"), i * 1000, float(i))
     app.commit()
-    assert db.compact() is not None
+    # The head spanned more than 1.5 block ranges: the commit cut blocks by itself.
+    assert db.blocks()
+    assert db.head_samples() < 1000
     app = db.appender()
     app.append(_lb(__name__="m", job="a"), 1_000_000, 5.0)
     app.commit()

@@ -54,12 +54,15 @@ class TSDB:
 
     def __init__(self, path: str | Path | None = None, *, fsync: FsyncPolicy | str = "always",
                  retention_ms: int | None = None, retention_bytes: int | None = None,
-                 block_range_ms: int = 2 * 3_600_000) -> None:
+                 block_range_ms: int = 2 * 3_600_000, auto_compact: bool = True) -> None:
         self.path = Path(path) if path is not None else None
         self.fsync = FsyncPolicy(fsync)
         self.retention_ms = retention_ms
         self.retention_bytes = retention_bytes
         self.block_range_ms = block_range_ms
+        self.auto_compact = auto_compact
+        self._head_mint: int | None = None  # oldest sample time still only in the head
+        self._newest = -(1 << 63)
         self.stats = Stats()
         self._lock = threading.RLock()
         self._series: dict[int, MemSeries] = {}
@@ -146,6 +149,13 @@ class TSDB:
                 sr.vs.append(v)
                 sr.last_t = t
             self.stats.samples_appended += len(ts)
+            lo, hi = min(ts), max(ts)
+            self._head_mint = lo if self._head_mint is None else min(self._head_mint, lo)
+            self._newest = max(self._newest, hi)
+            # Like Prometheus: once the head spans 1.5 block ranges, cut the oldest block.
+            if (self.auto_compact and self.path is not None
+                    and self._newest - self._head_mint > self.block_range_ms * 3 // 2):
+                self.compact()
 
     def _check(self, labels: Labels, t: int, v: float,
                last: dict[Labels, tuple[int, float]]) -> bool:
@@ -285,6 +295,8 @@ class TSDB:
             self._blocks.append(Block(path))
             for s in self._series.values():
                 s.truncate_before(cut)
+            heads = [int(s.ts[0]) for s in self._series.values() if len(s)]
+            self._head_mint = min(heads) if heads else None
             self._checkpoint()
             self.apply_retention()
             return path
@@ -294,9 +306,15 @@ class TSDB:
         assert self._wal is not None
         self._wal.close()
         live = [(s.id, s.labels) for s in self._series.values()]
-        rows = [np.array([(s.id, t, v) for t, v in zip(s.ts, s.vs, strict=True)],
-                         dtype=SAMPLE_DTYPE) for s in self._series.values() if len(s)]
-        samples = np.concatenate(rows) if rows else np.empty(0, SAMPLE_DTYPE)
+        live_series = [s for s in self._series.values() if len(s)]
+        samples = np.empty(sum(len(s) for s in live_series), SAMPLE_DTYPE)
+        pos = 0
+        for s in live_series:
+            n = len(s)
+            samples["id"][pos:pos + n] = s.id
+            samples["t"][pos:pos + n] = np.frombuffer(s.ts, np.int64)
+            samples["v"][pos:pos + n] = np.frombuffer(s.vs, np.float64)
+            pos += n
         WAL.rewrite(self.path, live, samples, self.fsync)
         self._wal = WAL(self.path, self.fsync)
 
