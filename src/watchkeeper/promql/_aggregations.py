@@ -151,6 +151,28 @@ def _neumaier(values: list[float]) -> float:
 
 
 def _avg(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
+    if vals.shape[1] <= 16 or vals.shape[0] > 4 * vals.shape[1]:
+        # Per step: exact sum / count when finite and not overflowing, else the
+        # compensated incremental mean below, one column at a time.
+        out = np.full(vals.shape[1], np.nan)
+        for t in range(vals.shape[1]):
+            col = vals[pres[:, t], t]
+            if not len(col):
+                continue
+            if np.isfinite(col).all():
+                try:
+                    total = math.fsum(col.tolist())
+                    if not math.isinf(total):
+                        out[t] = total / len(col)
+                        continue
+                except OverflowError:
+                    pass
+            out[t] = _avg_rows(col[:, None], np.ones((len(col), 1), dtype=bool))[0]
+        return out
+    return _avg_rows(vals, pres)
+
+
+def _avg_rows(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
     nsteps = vals.shape[1]
     total = np.zeros(nsteps)
     c = np.zeros(nsteps)
@@ -185,16 +207,11 @@ def _avg(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
 
 
 def _minmax(vals: np.ndarray, pres: np.ndarray, is_max: bool) -> np.ndarray:
-    res = np.full(vals.shape[1], np.nan)
-    seen = np.zeros(vals.shape[1], dtype=bool)
-    for i in range(vals.shape[0]):
-        f = vals[i]
-        p = pres[i]
-        better = (f > res) if is_max else (f < res)
-        take = p & (~seen | better | np.isnan(res))
-        res = np.where(take, f, res)
-        seen |= p
-    return res
+    # Prometheus replaces a NaN running value by any later value and never takes a NaN
+    # over a number: exactly fmax/fmin (NaN only when every input is NaN).
+    masked = np.where(pres, vals, np.nan)
+    ufunc = np.fmax if is_max else np.fmin
+    return np.asarray(ufunc.reduce(masked, axis=0), dtype=np.float64)
 
 
 def _var(vals: np.ndarray, pres: np.ndarray) -> np.ndarray:
