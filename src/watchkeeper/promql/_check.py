@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..exceptions import PromQLTypeError
+from ..exceptions import PromQLParseError, PromQLTypeError
 from ._ast import (
     AggregateExpr,
     BinaryExpr,
@@ -21,7 +21,7 @@ from ._ast import (
 from ._lexer import line_col
 from ._signatures import FUNCTIONS
 
-__all__ = ["check", "type_of"]
+__all__ = ["check", "check_selectors", "type_of"]
 
 COMPARISONS = frozenset({"==", "!=", "<=", "<", ">=", ">"})
 SET_OPS = frozenset({"and", "or", "unless"})
@@ -149,3 +149,27 @@ def _check_binary(e: BinaryExpr, query: str) -> None:
             if name in m.labels:
                 raise _fail(query, e.pos, f'label "{name}" must not occur in ON and GROUP '
                             "clause at once")
+
+
+def check_selectors(e: Expr, query: str, info_arg: bool) -> None:
+    """Selectors need a non-empty matcher, except info()'s label selector argument."""
+    if isinstance(e, VectorSelector):
+        if info_arg:
+            if e.name is not None:
+                line, col = line_col(query, e.pos)
+                raise PromQLParseError("expected label selectors only, got vector selector "
+                                       "instead", query, line, col)
+            return
+        if not any(not m.matches_empty() for m in e.matchers):
+            line, col = line_col(query, e.pos)
+            raise PromQLParseError("vector selector must contain at least one non-empty "
+                                   "matcher", query, line, col)
+        return
+    if isinstance(e, Call):
+        for i, a in enumerate(e.args):
+            check_selectors(a, query, e.func == "info" and i == 1)
+        return
+    for name in ("expr", "lhs", "rhs", "param", "vs"):
+        child = getattr(e, name, None)
+        if child is not None and not isinstance(child, str | int | float):
+            check_selectors(child, query, False)

@@ -23,7 +23,8 @@ from ._ast import (
     VectorMatching,
     VectorSelector,
 )
-from ._check import check
+from ._check import check, check_selectors
+from ._durations import as_dexpr, const_seconds, fold, parse_duration_expr_ms
 from ._lexer import AGGREGATORS, Token, line_col, tokenize, unquote
 from ._signatures import FUNCTIONS
 
@@ -48,73 +49,9 @@ def parse(query: str) -> Expr:
     expr = p.expr(0)
     if p.peek().kind != "EOF":
         p.unexpected(p.peek(), "")
-    _check_selectors(expr, query, False)
+    check_selectors(expr, query, False)
     check(expr, query)
     return expr
-
-
-def _check_selectors(e: Expr, query: str, info_arg: bool) -> None:
-    """Selectors need a non-empty matcher, except info()'s label selector argument."""
-    if isinstance(e, VectorSelector):
-        if info_arg:
-            if e.name is not None:
-                line, col = line_col(query, e.pos)
-                raise PromQLParseError("expected label selectors only, got vector selector "
-                                       "instead", query, line, col)
-            return
-        if not any(not m.matches_empty() for m in e.matchers):
-            line, col = line_col(query, e.pos)
-            raise PromQLParseError("vector selector must contain at least one non-empty "
-                                   "matcher", query, line, col)
-        return
-    if isinstance(e, Call):
-        for i, a in enumerate(e.args):
-            _check_selectors(a, query, e.func == "info" and i == 1)
-        return
-    for name in ("expr", "lhs", "rhs", "param", "vs"):
-        child = getattr(e, name, None)
-        if child is not None and not isinstance(child, str | int | float):
-            _check_selectors(child, query, False)
-
-
-def parse_duration_expr_ms(d: int | DurationExpr, step_ms: int = 0, range_ms: int = 0) -> int:
-    """Evaluate a duration expression to ms (``step()``/``range()`` from the query)."""
-    if isinstance(d, int):
-        return d
-    return round(_eval_dur(d, step_ms, range_ms) * 1000)
-
-
-def _eval_dur(d: DurationExpr, step_ms: int, range_ms: int) -> float:
-    op = d.op
-    if op == "num":
-        return d.value
-    if op == "step":
-        return step_ms / 1000
-    if op == "range":
-        return range_ms / 1000
-    assert d.rhs is not None
-    r = _eval_dur(d.rhs, step_ms, range_ms)
-    if op == "neg":
-        return -r
-    if op == "pos":
-        return r
-    assert d.lhs is not None
-    left = _eval_dur(d.lhs, step_ms, range_ms)
-    if op == "+":
-        return left + r
-    if op == "-":
-        return left - r
-    if op == "*":
-        return left * r
-    if op == "/":
-        return left / r if r else math.inf
-    if op == "%":
-        return math.fmod(left, r) if r else math.nan
-    if op == "^":
-        return float(left**r)
-    if op == "min_of":
-        return min(left, r)
-    return max(left, r)
 
 
 class _Parser:
@@ -431,9 +368,9 @@ class _Parser:
             self.next()
             prec = _DUR_PREC[t.text]
             rhs = self.duration_expr(prec if t.text == "^" else prec + 1)
-            if t.text in "/%" and _const(rhs) == 0:
+            if t.text in "/%" and const_seconds(rhs) == 0:
                 self.error(t.pos, "division by zero" if t.text == "/" else "modulo by zero")
-            lhs = _fold(DurationExpr(t.text, _as_dexpr(lhs), _as_dexpr(rhs), pos=t.pos))
+            lhs = fold(DurationExpr(t.text, as_dexpr(lhs), as_dexpr(rhs), pos=t.pos))
         return lhs
 
     def duration_unary(self) -> int | DurationExpr:
@@ -441,8 +378,8 @@ class _Parser:
         if t.kind == "OP" and t.text in "+-":
             self.next()
             inner = self.duration_expr(3)
-            return _fold(DurationExpr("neg" if t.text == "-" else "pos", None,
-                                      _as_dexpr(inner), pos=t.pos))
+            return fold(DurationExpr("neg" if t.text == "-" else "pos", None,
+                                      as_dexpr(inner), pos=t.pos))
         return self.duration_atom()
 
     def duration_atom(self) -> int | DurationExpr:
@@ -469,7 +406,7 @@ class _Parser:
             self.expect_punct(",", "duration expression")
             b = self.duration_expr(0)
             self.expect_punct(")", "duration expression")
-            return DurationExpr(t.text.lower(), _as_dexpr(a), _as_dexpr(b), pos=t.pos)
+            return DurationExpr(t.text.lower(), as_dexpr(a), as_dexpr(b), pos=t.pos)
         self.unexpected(t, "duration expression")
 
     def offset_duration(self) -> int | DurationExpr:
@@ -477,8 +414,8 @@ class _Parser:
         if t.kind == "OP" and t.text in "+-":
             self.next()
             inner = self.duration_atom()
-            return _fold(DurationExpr("neg" if t.text == "-" else "pos", None,
-                                      _as_dexpr(inner), pos=t.pos))
+            return fold(DurationExpr("neg" if t.text == "-" else "pos", None,
+                                      as_dexpr(inner), pos=t.pos))
         return self.duration_atom()
 
     def set_offset(self, e: Expr, d: int | DurationExpr, pos: int) -> Expr:
@@ -524,35 +461,6 @@ class _Parser:
             target.at_mod = t.text.lower()
         else:
             self.error(t.pos, "unexpected " + _describe(t) + " in @, expected timestamp")
-
-
-def _const(d: int | DurationExpr) -> float | None:
-    if isinstance(d, int):
-        return d / 1000
-    return None
-
-
-def _as_dexpr(d: int | DurationExpr) -> DurationExpr:
-    return DurationExpr("num", value=d / 1000) if isinstance(d, int) else d
-
-
-def _fold(d: DurationExpr) -> int | DurationExpr:
-    """Collapse constant sub-expressions so plain ``[5m]`` stays an int."""
-    try:
-        ms = parse_duration_expr_ms(d) if not _has_dynamic(d) else None
-    except (OverflowError, ZeroDivisionError):
-        return d
-    if ms is None:
-        return d
-    return ms
-
-
-def _has_dynamic(d: DurationExpr | None) -> bool:
-    if d is None:
-        return False
-    if d.op in ("step", "range"):
-        return True
-    return _has_dynamic(d.lhs) or _has_dynamic(d.rhs)
 
 
 def _number(text: str) -> float:
