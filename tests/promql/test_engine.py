@@ -74,3 +74,19 @@ def test_xxh64_reference_vectors() -> None:
     assert xxh64(b"") == 0xEF46DB3751D8E999
     assert xxh64(b"abc") == 0x44BC2CF5AD770999
     assert xxh64(b"Nobody inspects the spammish repetition") == 0xFBCEA83C8A378BF1
+
+
+@pytest.mark.parametrize("query", [
+    "req_total[5m] anchored",
+    "increase(req_total[5m] smoothed)",
+    "req_total smoothed",
+    "req_total + fill(0) req_total",
+    "req_total offset step()",
+    "mad_over_time(req_total[5m])",
+])
+def test_experimental_features_are_gated(db: TSDB, query: str) -> None:
+    from watchkeeper.exceptions import PromQLParseError
+
+    with pytest.raises(PromQLParseError, match="experimental"):
+        Engine(db).instant(query, 600)
+    Engine(db, experimental=True).instant(query, 600)

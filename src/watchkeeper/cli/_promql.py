@@ -23,6 +23,8 @@ def register(commands: Any) -> None:
     query.add_argument("--start", help="range query start")
     query.add_argument("--end", help="range query end")
     query.add_argument("--step", help="range query step (seconds or duration, e.g. 1m)")
+    query.add_argument("--experimental", action="store_true",
+                       help="enable experimental PromQL features (as Prometheus' flags do)")
     query.set_defaults(func=_query)
 
 
@@ -54,7 +56,7 @@ def _query(args: argparse.Namespace) -> int:
     from ..tsdb import format_labels
 
     db = load_exposition(args.data, default_time_ms=round(time.time() * 1000))
-    engine = Engine(db)
+    engine = Engine(db, experimental=args.experimental)
     ranged = args.start is not None or args.end is not None or args.step is not None
     if ranged:
         if args.start is None or args.end is None or args.step is None:

@@ -10,7 +10,16 @@ from typing import Any, Literal
 import numpy as np
 
 from ..exceptions import PromQLExecutionError, PromQLParseError
-from ._ast import Call, Expr, MatrixSelector, SubqueryExpr, VectorSelector
+from ._ast import (
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    DurationExpr,
+    Expr,
+    MatrixSelector,
+    SubqueryExpr,
+    VectorSelector,
+)
 from ._eval import Context, Evaluator, finalize
 from ._functions import EXPERIMENTAL
 from ._lexer import line_col
@@ -93,15 +102,11 @@ class Engine:
             text, tree = "", expr
         if not self.experimental:
             for node in _walk(tree):
-                name = getattr(node, "func", None) or getattr(node, "op", None)
-                if name in EXPERIMENTAL and (
-                        isinstance(node, Call) or name in ("limitk", "limit_ratio")):
+                what = _experimental_use(node)
+                if what is not None:
                     line, col = line_col(text, getattr(node, "pos", 0))
-                    raise PromQLParseError(
-                        f'function "{name}" is not enabled' if isinstance(node, Call)
-                        else "limitk() and limit_ratio() are experimental and must be "
-                        "enabled with --enable-feature=promql-experimental-functions",
-                        text, line, col)
+                    raise PromQLParseError(f"{what} is experimental and not enabled "
+                                           "(Engine(experimental=True))", text, line, col)
         return tree, text
 
     def _run(self, tree: Expr, text: str, times: np.ndarray, start: int, end: int,  # noqa: PLR0917
@@ -183,6 +188,27 @@ class Engine:
                                                               v.values[idx].tolist(),
                                                               strict=True))))
         return QueryResult("matrix", matrix=series)
+
+
+def _experimental_use(node: Any) -> str | None:
+    """Name of the experimental feature a node uses, if any (Prometheus gates them too)."""
+    if isinstance(node, Call) and node.func in EXPERIMENTAL:
+        return f'function "{node.func}"'
+    if isinstance(node, AggregateExpr) and node.op in ("limitk", "limit_ratio"):
+        return f"{node.op}()"
+    if isinstance(node, MatrixSelector) and (node.anchored or node.smoothed):
+        return "the anchored/smoothed modifier"
+    if isinstance(node, VectorSelector) and node.smoothed:
+        return "the smoothed modifier"
+    if isinstance(node, BinaryExpr) and node.matching is not None and (
+            node.matching.fill_left is not None or node.matching.fill_right is not None):
+        return "the fill() modifier"
+    durations = [getattr(node, a, None) for a in ("offset", "range", "step")]
+    if isinstance(node, MatrixSelector):
+        durations.append(node.vs.offset)
+    if any(isinstance(d, DurationExpr) for d in durations):
+        return "a duration expression"
+    return None
 
 
 def _dedupe(items: list[str]) -> list[str]:
