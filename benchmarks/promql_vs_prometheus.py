@@ -8,6 +8,11 @@ Prometheus' engine time is its own ``stats=all`` evalTotalTime (HTTP excluded), 
 samples/s and bytes per sample on disk and in memory.
 
 Usage: python benchmarks/promql_vs_prometheus.py [--series 1000 10000] [--repeat 3]
+
+Last recorded run (2-core shared VM, Prometheus 2.42, 2026-11-22): geometric mean of
+engine-time ratios 2.38x (1k series) and 2.54x (10k series); disk 2.0 bytes/sample
+(Prometheus 3.08); head memory 18.3-18.5 bytes/sample; ingest 190k-570k samples/s
+depending on machine load (other runs on the same box: 145k-245k).
 """
 
 from __future__ import annotations
