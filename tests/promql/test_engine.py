@@ -90,3 +90,11 @@ def test_experimental_features_are_gated(db: TSDB, query: str) -> None:
     with pytest.raises(PromQLParseError, match="experimental"):
         Engine(db).instant(query, 600)
     Engine(db, experimental=True).instant(query, 600)
+
+
+@pytest.mark.parametrize("query", [
+    "floor(req_total / 0 - req_total / 0)", "ln(-req_total)", "sqrt(-req_total)",
+    "stddev(req_total * Inf)", "acosh(req_total - 10)", "req_total % 0",
+])
+def test_ieee_edge_values_do_not_warn(db: TSDB, query: str) -> None:
+    Engine(db).range(query, 0, 600, 60)  # warnings are errors in this suite

@@ -116,7 +116,9 @@ class Engine:
                        deadline=time.monotonic() + self.timeout,
                        subquery_step=self.subquery_step_ms, experimental=self.experimental)
         ctx = Context(times, step, start, end, step, self.lookback_ms)
-        return ev.eval(tree, ctx), ctx
+        # IEEE results (NaN, ±Inf) are PromQL semantics, not conditions to warn about.
+        with np.errstate(all="ignore"):
+            return ev.eval(tree, ctx), ctx
 
     def instant(self, expr: str | Expr, t: float) -> QueryResult:
         """Evaluate at one time ``t`` (seconds since the epoch)."""
