@@ -52,6 +52,22 @@ QUERIES = [
     "label_replace(memory_bytes, \"inst\", \"$1\", \"instance\", \"i(.*)\")",
     "memory_bytes offset 13m",
     "sum(rate(http_requests_total[5m] offset 1h))",
+    "sum_over_time(memory_bytes[7m])",
+    "count_over_time(http_requests_total[3m])",
+    "last_over_time(memory_bytes[2m])",
+    "absent_over_time(memory_bytes[1m])",
+    "clamp(memory_bytes, 1.5e6, 2.5e6)",
+    "round(memory_bytes, 1000)",
+    "timestamp(memory_bytes)",
+    "-memory_bytes + on (job, instance) memory_bytes * 2",
+    "bottomk(2, memory_bytes) by (job)",
+    "stdvar by (job) (memory_bytes)",
+    "group by (code) (http_requests_total)",
+    "http_requests_total unless on (code) http_requests_total{code=\"500\"}",
+    "scalar(sum(memory_bytes)) / count(memory_bytes)",
+    "vector(time()) - on () group_right timestamp(memory_bytes)",
+    "histogram_quantile(0.5, rate(db_query_seconds_bucket[10m]))",
+    "avg_over_time(memory_bytes[20m:1m])",
 ]
 
 
@@ -94,7 +110,7 @@ def test_instant_queries_agree(setup, query: str) -> None:  # type: ignore[no-un
             assert _close(ours[k], v), (query, t, k, ours[k], v)
 
 
-@pytest.mark.parametrize("query", QUERIES[:8])
+@pytest.mark.parametrize("query", QUERIES)
 def test_range_queries_agree(setup, query: str) -> None:  # type: ignore[no-untyped-def]
     url, engine = setup
     # Steps keep t mod 300 != 0 so [..:5m] subquery grids never sit on a window edge.
