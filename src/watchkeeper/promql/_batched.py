@@ -17,7 +17,8 @@ __all__ = ["BATCHED", "eval_batched"]
 
 BATCHED = frozenset({"rate", "increase", "delta", "irate", "idelta", "count_over_time",
                      "present_over_time", "last_over_time", "first_over_time",
-                     "sum_over_time", "avg_over_time", "max_over_time", "min_over_time"})
+                     "sum_over_time", "avg_over_time", "max_over_time", "min_over_time",
+                     "changes", "resets"})
 
 
 def _layout(m: MatrixArg) -> tuple[IntArray, FloatArray, IntArray, IntArray, IntArray] | None:
@@ -70,6 +71,19 @@ def eval_batched(name: str, m: MatrixArg) -> list[tuple[RangeSeries, FloatArray,
         elif name == "last_over_time":
             ok = n > 0
             vals = v_all[np.where(ok, hi - 1, 0)]
+        elif name in ("changes", "resets"):
+            # Count transitions between consecutive samples of the same series inside the
+            # window: integer prefix sums, exact.
+            same = np.concatenate([[False], sid[1:] == sid[:-1]])
+            prev = np.concatenate([[np.nan], v_all[:-1]])
+            if name == "changes":
+                hit = same & (v_all != prev) & ~(np.isnan(v_all) & np.isnan(prev))
+            else:
+                hit = same & (v_all < prev)
+            cs = np.concatenate([[0], np.cumsum(hit)])
+            ok = n > 0
+            # transitions at indices lo+1 .. hi-1
+            vals = np.where(ok, cs[hi] - cs[np.minimum(lo + 1, hi)], 0).astype(np.float64)
         elif name == "first_over_time":
             ok = n > 0
             vals = v_all[np.where(ok, lo, 0)]
