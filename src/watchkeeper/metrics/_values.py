@@ -11,14 +11,17 @@ from __future__ import annotations
 import mmap
 import os
 import threading
-from typing import Protocol
+from typing import Any, Protocol, TypeAlias
 
 __all__ = ["PAGE_SLOTS", "MemoryStore", "SlotRef", "ValueStore"]
 
 PAGE_SLOTS = 4096  # doubles per page: 32 KiB, a multiple of mmap's allocation granularity
 _PAGE_BYTES = PAGE_SLOTS * 8
 
-SlotRef = tuple[memoryview, int, int]
+Page: TypeAlias = Any
+"""A ``memoryview`` cast to doubles (typeshed types cast views' items as int)."""
+
+SlotRef = tuple[Page, int, int]
 """A page, the index of a series' first slot in it, and the slot's number in the store."""
 
 
@@ -38,7 +41,7 @@ class _Pages:
     """Slot bookkeeping shared by both stores: pages fill in order, runs never straddle."""
 
     def __init__(self) -> None:
-        self.pages: list[memoryview] = []
+        self.pages: list[Page] = []
         self.used = PAGE_SLOTS  # forces a first page on first allocation
         self.lock = threading.Lock()
 
@@ -53,14 +56,14 @@ class _Pages:
         self.used += count
         return len(self.pages) - 1, index
 
-    def new_page(self, number: int) -> memoryview:
+    def new_page(self, number: int) -> Page:
         raise NotImplementedError
 
 
 class MemoryStore(_Pages):
     """Pages in process memory: the default for a single-process server."""
 
-    def new_page(self, number: int) -> memoryview:
+    def new_page(self, number: int) -> Page:
         return memoryview(bytearray(_PAGE_BYTES)).cast("d")
 
     def allocate(self, count: int, key: bytes) -> SlotRef:
@@ -85,15 +88,18 @@ class ShardStore(_Pages):
         self.values_path = os.path.join(directory, f"{name}.values")
         self.keys_path = os.path.join(directory, f"{name}.keys")
         self._values_fd = os.open(self.values_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._keys_fd = os.open(
-            self.keys_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600
-        )
+        # Lock first, then publish under the name readers look for: a reader must never
+        # see an unlocked key file of a live writer (it would take the writer for dead).
+        hidden = self.keys_path + ".new"
+        self._keys_fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
+                                0o600)
         import fcntl
 
         fcntl.flock(self._keys_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(hidden, self.keys_path)
         self._maps: list[mmap.mmap] = []
 
-    def new_page(self, number: int) -> memoryview:
+    def new_page(self, number: int) -> Page:
         os.ftruncate(self._values_fd, (number + 1) * _PAGE_BYTES)
         mapped = mmap.mmap(self._values_fd, _PAGE_BYTES, offset=number * _PAGE_BYTES)
         self._maps.append(mapped)
@@ -110,6 +116,12 @@ class ShardStore(_Pages):
     def describe(self, record: bytes) -> None:
         with self.lock:
             os.write(self._keys_fd, record + b"\n")
+
+    def detach(self) -> None:
+        """In a forked child: drop the inherited descriptors so the parent's lock dies
+        with the parent (flock locks belong to the open file, which fork shares)."""
+        os.close(self._values_fd)
+        os.close(self._keys_fd)
 
     def close(self) -> None:
         """Release the shard (the files stay: a dead worker's counters still count)."""
