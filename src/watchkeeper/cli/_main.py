@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "watchkeeper.cli._demo",
     "watchkeeper.cli._export",
     "watchkeeper.cli._notify",
+    "watchkeeper.cli._promql",
 ]
 
 
