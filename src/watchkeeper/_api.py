@@ -40,6 +40,10 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     _runtime.configure(settings)
     _setup_metrics(settings)
+    if settings.security.enabled:
+        from . import security
+
+        security.configure(settings)
     return settings
 
 

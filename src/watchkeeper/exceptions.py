@@ -9,9 +9,13 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     WatchkeeperError
     ├── ConfigError                 invalid settings: names field, value and source
     ├── InstrumentationError        instrument() got something it cannot instrument
-    └── MetricError
-        ├── DuplicateMetricError    a name already registered with another shape
-        └── LabelError              wrong label names or values for a metric
+    ├── MetricError
+    │   ├── DuplicateMetricError    a name already registered with another shape
+    │   └── LabelError              wrong label names or values for a metric
+    └── SecurityError
+        ├── PatternRejectedError    a detection pattern that could not run in linear time
+        ├── AuditChainError         an audit log whose hash chain does not verify
+        └── RateLimitStorageError   the rate-limit storage could not be reached or used
 
 Each later stage adds its own small subtree here (PromQL, rules, notify, health, ...).
 """
@@ -21,12 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AuditChainError",
     "ConfigError",
     "ConfigProblem",
     "DuplicateMetricError",
     "InstrumentationError",
     "LabelError",
     "MetricError",
+    "PatternRejectedError",
+    "RateLimitStorageError",
+    "SecurityError",
     "WatchkeeperError",
 ]
 
@@ -76,3 +84,30 @@ class DuplicateMetricError(MetricError):
 
 class LabelError(MetricError):
     """Label names or values do not match the metric's definition."""
+
+
+class SecurityError(WatchkeeperError):
+    """The security stage was configured or used wrongly."""
+
+
+class PatternRejectedError(SecurityError):
+    """A detection pattern was refused at load: invalid, or not linear-time."""
+
+    def __init__(self, rule_id: str, pattern: str, reason: str) -> None:
+        self.rule_id = rule_id
+        self.pattern = pattern
+        self.reason = reason
+        super().__init__(f"pattern of rule {rule_id!r} rejected: {reason} ({pattern!r})")
+
+
+class AuditChainError(SecurityError):
+    """An audit log line does not verify; ``line`` is 1-based."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+        super().__init__(f"audit chain broken at line {line}: {reason}")
+
+
+class RateLimitStorageError(SecurityError):
+    """The rate-limit storage URL is unusable (e.g. Redis without the ``redis`` package)."""

@@ -7,6 +7,7 @@ invalid input fails fast with the field, the bad value and where it came from.
 from ._duration import Duration, format_duration, parse_duration, parse_duration_ms
 from ._load import load_settings
 from ._metrics import DEFAULT_LATENCY_BUCKETS, DEFAULT_SIZE_BUCKETS, MetricsSettings
+from ._security import SecuritySettings
 from ._service import ServiceSettings
 from ._settings import Settings
 from ._types import CommaList
@@ -17,6 +18,7 @@ __all__ = [
     "CommaList",
     "Duration",
     "MetricsSettings",
+    "SecuritySettings",
     "ServiceSettings",
     "Settings",
     "format_duration",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._metrics import MetricsSettings
+from ._security import SecuritySettings
 from ._service import ServiceSettings
 
 __all__ = ["Settings"]
@@ -17,3 +18,4 @@ class Settings(BaseModel):
 
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -68,6 +68,16 @@ def build_stack(settings: Settings) -> Stack:
     patterns = tuple(p for p in settings.metrics.exclude_paths if _is_pattern(p))
     stack = Stack(excluded_exact=exact, excluded_patterns=patterns,
                   unmatched_route=settings.metrics.unmatched_route)
+    if settings.security.enabled:
+        # First among hooks: a blocked or rate-limited request costs the app nothing.
+        from ..security import SecurityHook, current
+
+        guard = current()
+        stack.hooks.append(SecurityHook(guard))
+        if settings.security.compliance_endpoint:
+            from ..security._endpoint import compliance_endpoint
+
+            stack.add_endpoint("/health/compliance", compliance_endpoint(settings))
     if settings.metrics.enabled:
         from .._runtime import registry
         from ..metrics import HttpServerHook, metrics_endpoint

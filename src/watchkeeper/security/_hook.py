@@ -1,0 +1,97 @@
+"""The security stage as a middleware hook: blocks, rate limits and inspection before the
+app; authentication outcomes on configured login routes after it."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+
+import orjson
+
+from .._http_types import EndpointResponse, RequestRecord
+from ._guard import Guard
+
+__all__ = ["SecurityHook"]
+
+_CLIENT = "watchkeeper.security.client"
+_ANSWERED = "watchkeeper.security.answered"
+_FORBIDDEN = orjson.dumps({"error": "forbidden", "reason": "request blocked by security "
+                                                           "policy"})
+
+
+class SecurityHook:
+    """Runs first among hooks, so a refused request costs the app nothing.
+
+    Order: temporary block (403, block mode) → rate limits (429) → inspection of path,
+    query and the configured headers (403 in block mode, findings recorded in both).
+    """
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        settings = guard.settings
+        self._headers = tuple(settings.inspect_headers)
+        self._allow = tuple(settings.allow_paths)
+        brute = settings.brute_force
+        self._login = tuple(brute.login_routes) if brute.enabled else ()
+        self._token_header = brute.token_header if guard.by_token is not None else None
+
+    def on_request(self, record: RequestRecord) -> EndpointResponse | None:
+        guard = self.guard
+        client = guard.clients.resolve(record)
+        record.state[_CLIENT] = client
+        if guard.blocklist and client is not None:
+            left = guard.blocklist.remaining(client)
+            if left:
+                guard.metrics.event("blocked_client", "high", "blocked")
+                return self._refuse(record, 403, [("retry-after", str(math.ceil(left)))])
+        if guard.limiter is not None and client not in guard.allowed_clients:
+            refused = guard.limiter.check(record.path, client, record.header)
+            if refused is not None:
+                decision, rule = refused
+                guard.metrics.rate_limited.labels(decision.scope).inc()
+                return self._refuse(record, 429, decision.headers(rule.window),
+                                    b'{"error":"rate limit exceeded"}')
+        if self._token_header is not None:
+            token = record.header(self._token_header)
+            if token:
+                guard.token_seen(token, client)
+        path = record.path
+        if self._allow and any(fnmatch.fnmatchcase(path, p) for p in self._allow):
+            return None
+        inspector = guard.inspector
+        findings = list(inspector.inspect("path", path))
+        if record.query_string:
+            findings.extend(inspector.inspect("query", record.query_string))
+        for name in self._headers:
+            value = record.header(name)
+            if value:
+                findings.extend(inspector.inspect("header:" + name, value))
+        body = record.state.get("watchkeeper.body")
+        if body and guard.settings.inspect_body:
+            findings.extend(inspector.inspect_body(body))
+        if not findings:
+            return None
+        action = guard.findings_seen(findings, client, record.method, path)
+        if action == "blocked":
+            return self._refuse(record, 403, [])
+        return None
+
+    def _refuse(self, record: RequestRecord, status: int, headers: list[tuple[str, str]],
+                body: bytes = _FORBIDDEN) -> EndpointResponse:
+        record.state[_ANSWERED] = True
+        return EndpointResponse(status, body, "application/json", headers)
+
+    def on_response(self, record: RequestRecord) -> None:
+        if not self._login or record.state.get(_ANSWERED):
+            return
+        status = record.status
+        if status not in (401, 403) and not 200 <= status < 300:
+            return
+        path = record.path
+        if not any(fnmatch.fnmatchcase(path, p) for p in self._login):
+            return
+        client = record.state.get(_CLIENT)
+        if status in (401, 403):
+            self.guard.auth_failed(None, client, reason=f"status_{status}")
+        else:
+            self.guard.auth_succeeded(None, client)

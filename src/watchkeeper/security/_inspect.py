@@ -1,0 +1,141 @@
+"""Match normalised request parts against the rule sets.
+
+All rules that apply to a location are joined into one pattern, so benign text costs one
+search per location; only text that matches is searched rule by rule to name the
+findings. Verdicts for recent raw values are cached: user agents, paths and cookies repeat
+across requests far more often than they change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ._normalise import normalise, split_query
+from ._patterns import CompiledPattern, Engine, compile_pattern
+from ._rules import Rule
+
+__all__ = ["Finding", "Inspector"]
+
+_CACHE_SIZE = 4096
+_CACHE_MAX_LEN = 512  # longer values are rarely repeated; do not let them fill the cache
+_SEPARATOR = "\x1e"  # between query parameters: no rule treats it as an operator
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule hit. ``location`` says where (``query``, ``header:user-agent``, ...);
+    ``offset``/``length`` point into the normalised text. The matched value itself is
+    never kept: it may carry a password or a token."""
+
+    rule_id: str
+    category: str
+    severity: str
+    location: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule
+    pattern: CompiledPattern
+
+
+class Inspector:
+    """Finds attacks in request parts.
+
+    Args:
+        rules: the rules to apply (shipped and custom), compiled once here.
+        engine: ``re2`` or ``re`` (see ``_patterns``).
+        max_chars: the input budget per location, in characters.
+
+    Raises:
+        PatternRejectedError: for the first rule whose pattern is not linear-time.
+    """
+
+    def __init__(self, rules: Iterable[Rule], engine: Engine, max_chars: int = 8192,
+                 max_body_bytes: int = 65536) -> None:
+        self.engine = engine
+        self.max_chars = max_chars
+        self.max_body_bytes = max_body_bytes
+        self.rules = [_Compiled(rule, compile_pattern(rule.id, rule.pattern, engine))
+                      for rule in rules]
+        self._by_location: dict[str, tuple[CompiledPattern | None, list[_Compiled]]] = {}
+        self._cache: dict[tuple[str, str], tuple[Finding, ...]] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, location: str) -> tuple[CompiledPattern | None, list[_Compiled]]:
+        found = self._by_location.get(location)
+        if found is None:
+            applicable = [c for c in self.rules
+                          if not c.rule.locations or location in c.rule.locations]
+            combined = None
+            if applicable:
+                source = "|".join(f"(?:{c.rule.pattern})" for c in applicable)
+                # Each part passed the shape check; an alternation of them adds no nesting.
+                combined = _compile_trusted(source, self.engine)
+            found = (combined, applicable)
+            with self._lock:
+                self._by_location[location] = found
+        return found
+
+    def inspect_text(self, location: str, text: str) -> tuple[Finding, ...]:
+        """Findings in already-normalised ``text``."""
+        combined, applicable = self._for(location)
+        if combined is None or combined.search(text) is None:
+            return ()
+        out = []
+        for compiled in applicable:
+            match = compiled.pattern.search(text)
+            if match is not None:
+                rule = compiled.rule
+                out.append(Finding(rule.id, rule.category, rule.severity, location,
+                                   match.start(), match.end() - match.start()))
+        return tuple(out)
+
+    def inspect(self, location: str, raw: str) -> tuple[Finding, ...]:
+        """Findings in one raw (still encoded) value; query strings are split first."""
+        key = (location, raw)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if location == "query":
+            text = _SEPARATOR.join(normalise(part, self.max_chars, plus_is_space=True)
+                                   for part in split_query(raw[: self.max_chars]))
+        else:
+            text = normalise(raw, self.max_chars)
+        found = self.inspect_text(location, text)
+        if len(raw) <= _CACHE_MAX_LEN:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()  # cheaper than LRU bookkeeping on every hit
+            self._cache[key] = found
+        return found
+
+    def inspect_body(self, body: bytes) -> tuple[Finding, ...]:
+        """Findings in a request body (first ``max_body_bytes``; invalid UTF-8 replaced).
+        Form bodies are read like query strings; JSON, XML and text as they are."""
+        text = body[: self.max_body_bytes].decode("utf-8", "replace")
+        limit = max(self.max_chars, self.max_body_bytes)
+        if "=" in text[:200] and "{" not in text[:1] and "<" not in text[:1]:
+            norm = _SEPARATOR.join(normalise(part, limit, plus_is_space=True)
+                                   for part in split_query(text))
+        else:
+            norm = normalise(text, limit)
+        return self.inspect_text("body", norm)
+
+    def inspect_many(self, parts: Sequence[tuple[str, str]]) -> list[Finding]:
+        out: list[Finding] = []
+        for location, raw in parts:
+            if raw:
+                out.extend(self.inspect(location, raw))
+        return out
+
+
+def _compile_trusted(source: str, engine: Engine) -> CompiledPattern:
+    if engine == "re2":
+        return compile_pattern("<combined>", source, engine)
+    import re
+
+    return CompiledPattern(source, engine, re.compile(source, re.IGNORECASE).search)
