@@ -115,10 +115,22 @@ class Inspector:
 
     def inspect_body(self, body: bytes) -> tuple[Finding, ...]:
         """Findings in a request body (first ``max_body_bytes``; invalid UTF-8 replaced).
-        Form bodies are read like query strings; JSON, XML and text as they are."""
-        text = body[: self.max_body_bytes].decode("utf-8", "replace")
+
+        JSON is parsed and each key and string value is normalised on its own (the quotes
+        of JSON syntax are not SQL quotes); form bodies are split like query strings;
+        anything else, or JSON that does not parse (truncated, absurdly nested), is read
+        as text.
+        """
+        raw = body[: self.max_body_bytes]
         limit = max(self.max_chars, self.max_body_bytes)
-        if "=" in text[:200] and "{" not in text[:1] and "<" not in text[:1]:
+        head = raw[:1]
+        if head in (b"{", b"["):
+            strings = _json_strings(raw, limit)
+            if strings is not None:
+                norm = _SEPARATOR.join(normalise(part, limit) for part in strings)
+                return self.inspect_text("body", norm)
+        text = raw.decode("utf-8", "replace")
+        if "=" in text[:200] and head not in (b"<", b"{", b"["):
             norm = _SEPARATOR.join(normalise(part, limit, plus_is_space=True)
                                    for part in split_query(text))
         else:
@@ -131,6 +143,33 @@ class Inspector:
             if raw:
                 out.extend(self.inspect(location, raw))
         return out
+
+
+def _json_strings(raw: bytes, limit: int) -> list[str] | None:
+    """Every key and string value of a JSON document, walked without recursion; None when
+    it is not JSON (orjson also refuses nesting deeper than 1024)."""
+    import orjson
+
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    out: list[str] = []
+    total = 0
+    stack = [document]
+    while stack and total < limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            total += len(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                out.append(key)
+                total += len(key)
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
 
 
 def _compile_trusted(source: str, engine: Engine) -> CompiledPattern:

@@ -21,6 +21,9 @@ _IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
 _ESCAPES = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
 _VERSION_COMMENT = re.compile(r"/\*!\d{0,6}")
 _BLANKS = re.compile(r"[ \t\r\f\v\u00a0]+")
+# Slashes and dots NFKC leaves alone but file systems and parsers may not.
+_LOOKALIKES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\",
+                             "\u29f5": "\\", "\u29f9": "\\", "\u2024": ".", "\ufe52": "."})
 _SPECIAL = ("%", "&", "\\", "/*", "*/", "\x00", "\t", "\r", "  ")
 
 
@@ -64,14 +67,12 @@ def normalise(text: str, limit: int = 8192, *, plus_is_space: bool = False) -> s
         if "%" in text or "&" in text:  # an escape that hid another layer
             text = html.unescape(unquote(text, errors="replace"))
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
+        text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
     text = text.casefold()
     if "\x00" in text:
         text = text.replace("\x00", "")
-    if "/*" in text:
-        text = _VERSION_COMMENT.sub(" ", text).replace("/*", " ")
-    if "*/" in text:
-        text = text.replace("*/", " ")
+    if "*/" in text:  # only closed comments: an open "/*" may itself be the payload
+        text = _VERSION_COMMENT.sub(" ", text).replace("/*", " ").replace("*/", " ")
     return _BLANKS.sub(" ", text)
 
 

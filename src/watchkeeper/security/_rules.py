@@ -29,18 +29,25 @@ class Rule:
 
 
 _Q = "['\"`]"  # a quote that closes an SQL or JS string
-_CMDS = (r"(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|python[23]?"
-         r"|perl|ruby|php|ping|nslookup|dig|rm|chmod|chown|echo|sleep|powershell|cmd|net"
-         r"|ipconfig|ifconfig|type|dir|more|head|tail|base64|telnet|xterm|systeminfo|tasklist"
-         r"|env|printenv|hostname|passwd|find|awk|sed|timeout|busybox|reboot|kill|exec)")
+# Commands that are rarely English words: any shell separator before them is enough.
+_CMDS = (r"(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|ping|nslookup|"
+         r"rm|chmod|chown|powershell|cmd|ipconfig|ifconfig|systeminfo|tasklist|printenv|"
+         r"hostname|busybox|telnet|xterm|base64|passwd|net[ ]{1,4}(?:user|localgroup|view))")
+# Commands that are also words (``I love C++ & Python;``): they need shell-looking args.
+_WORDS = (r"(?:python[23]?|perl|ruby|php|echo|sleep|type|dir|more|head|tail|env|find|awk|"
+          r"sed|timeout|reboot|kill|exec|dig)")
+_FOLLOW = (r"(?:$|\x1e|[ ]{0,4}[;&`\n)]|[ ]{1,4}(?:[-/$<>'\"\\]|[a-z]:[/\\])"
+           r"|[ ]{1,4}\w{1,40}[ ]{0,4}(?:$|\x1e|[;&|`]))")
+_ARGS = r"(?:$|\x1e|[ ]{1,4}(?:[-/$<>'\"\\\d]|[a-z]:[/\\]))"
 
 SHIPPED_RULES: tuple[Rule, ...] = (
     # -- SQL injection ------------------------------------------------------------------
     Rule("sqli.union", "sqli", "high",
-         r"\bunion\b[ (]{0,6}(?:all[ (]{1,6}|distinct[ (]{1,6})?select\b",
+         r"\bunion\b[ (]{0,6}(?:all[ (]{1,6}|distinct[ (]{1,6})?select\b[ (]{0,4}(?:null\b|"
+         r"\d|\*|@@|'|\"|0x|[a-z_.()`]{1,64}[ ]{0,2}(?:,|\bfrom\b|\(|--|#))",
          description="UNION-based extraction"),
     Rule("sqli.tautology", "sqli", "high",
-         _Q + r"[ )]{0,4}(?:or|and|xor|\|\||&&)[ (]{0,4}" + _Q + r"?[a-z0-9_]{1,20}" + _Q
+         _Q + r"[ )]{0,4}(?:or|and|xor|\|\||&&)[ (]{0,4}" + _Q + r"?[a-z0-9_]{0,20}" + _Q
          + r"?[ )]{0,3}(?:=|<>|!=|<|>|like\b|is\b|in\b)",
          description="quote, boolean operator, comparison: ' or 1=1 / ' or 'a'='a"),
     Rule("sqli.numeric_tautology", "sqli", "high",
@@ -53,7 +60,7 @@ SHIPPED_RULES: tuple[Rule, ...] = (
          r"benchmark|pg_sleep)\b",
          description="quote then boolean operator then an SQL term"),
     Rule("sqli.comment_terminator", "sqli", "high",
-         r"[a-z0-9)]" + _Q + r"[ )]{0,4}(?:--|#|;[ ]{0,2}--|;[ ]{0,2}#|;[ ]{0,2}%00)",
+         r"[a-z0-9)]" + _Q + r"[ )]{0,4}(?:--|#|/\*|;[ ]{0,2}--|;[ ]{0,2}#|;[ ]{0,2}%00)",
          description="quote closed then the rest commented out: admin'--"),
     Rule("sqli.stacked", "sqli", "critical",
          r";[ ]{0,4}(?:drop|truncate|alter|create|delete|insert|update|exec|execute|declare|"
@@ -101,8 +108,8 @@ SHIPPED_RULES: tuple[Rule, ...] = (
          r"[\"'`][ /]{0,4}(?:on[a-z]{3,30}[ ]{0,4}=|>[ ]{0,4}<[a-z!/]|autofocus\b|style[ ]{0,2}=)",
          description="a quote closing an attribute, then a handler or a new tag"),
     Rule("xss.js_uri", "xss", "high",
-         r"\b(?:javascript|vbscript|livescript)[ ]{0,4}:|\bdata[ ]{0,4}:[ ]{0,4}(?:text/html|"
-         r"image/svg\+xml|application/(?:x-)?javascript)",
+         r"\b(?:java[ ]{0,4}script|vbscript|livescript)[ ]{0,4}:|\bdata[ ]{0,4}:[ ]{0,4}"
+         r"(?:text/html|image/svg\+xml|application/(?:x-)?javascript)",
          description="javascript: and HTML data: URIs"),
     Rule("xss.dangerous_tag", "xss", "high",
          r"<[ ]{0,2}(?:iframe|frame|frameset|object|embed|applet|base|meta[^>]{0,100}"
@@ -121,7 +128,8 @@ SHIPPED_RULES: tuple[Rule, ...] = (
          r"data)|behavior[ ]{0,4}:[ ]{0,4}url"),
     # -- path traversal -------------------------------------------------------------------
     Rule("traversal.dotdot", "path_traversal", "high",
-         r"(?:^|[/\\=:\s\x1e'\"])\.{2,4}[/\\;" + "\ufffd" + r"]|[/\\]\.{2,4}(?:$|\x1e|%00)",
+         r"\.{2,4}[/\\;" + "\ufffd" + r"]{1,4}\.{2,4}[/\\;" + "\ufffd" + r"]|"
+         r"[/\\]\.{2,4}(?:$|\x1e|%00)",
          description="../ in its decoded, doubled and overlong forms"),
     Rule("traversal.sensitive_file", "path_traversal", "high",
          r"/etc/(?:passwd|shadow|hosts|group|issue|sudoers|crontab|fstab|hostname|"
@@ -134,12 +142,13 @@ SHIPPED_RULES: tuple[Rule, ...] = (
          r"php://(?:filter|input)"),
     # -- command injection ----------------------------------------------------------------
     Rule("cmdi.separator", "command_injection", "critical",
-         r"(?:[;\n`]|&&|\|\||\||&)[ ]{0,4}(?:/bin/|/usr/bin/)?" + _CMDS
-         + r"(?:$|\x1e|[ ]{0,4}[;&`\n)]|[ ]{1,4}[-/$<>'\"]"
-         r"|[ ]{1,4}\w{1,40}[ ]{0,4}(?:$|\x1e|[;&|`]))",
+         r"(?:[;\n&]|\|\||\|)[ ]{0,4}(?:/bin/|/usr/bin/)?" + _CMDS + _FOLLOW
+         + r"|(?:[;\n]|&&|\|\||\|)[ ]{0,4}(?:/bin/|/usr/bin/)?" + _WORDS + _ARGS
+         + r"|&[ ]{0,4}" + _WORDS + r"[ ]{1,4}(?:[-/$'\"\\\d]|[a-z]:[/\\])",
          description="a shell separator then a command: ; id, | cat /etc/passwd"),
     Rule("cmdi.substitution", "command_injection", "critical",
-         r"\$\([ ]{0,4}" + _CMDS + r"\b|`[ ]{0,4}" + _CMDS + r"\b[^`]{0,100}`|\$\{ifs\}|"
+         r"\$\([ ]{0,4}(?:" + _CMDS + "|" + _WORDS + r")\b|`[ ]{0,4}(?:" + _CMDS + "|" + _WORDS
+         + r")\b[^`]{0,100}`|\$\{ifs\}|"
          r"\$ifs\b|\$\{[a-z_]{1,20}:[0-9-]{1,4}"),
     Rule("cmdi.shell", "command_injection", "critical",
          r"/bin/(?:ba|z|k|da)?sh\b|\bcmd(?:\.exe)?[ ]{0,4}/[ck]\b|\bpowershell(?:\.exe)?"
@@ -172,7 +181,8 @@ SHIPPED_RULES: tuple[Rule, ...] = (
     Rule("ssrf.scheme", "ssrf", "high", r"\b(?:gopher|dict|ldap|tftp)://"),
     # -- scanners (user agent only) -------------------------------------------------------
     Rule("scanner.user_agent", "scanner", "medium",
-         r"sqlmap|nikto|\bnmap\b|masscan|acunetix|nessus|openvas|\bw3af\b|dirbuster|gobuster|"
+         r"sqlmap|nikto|fuzz faster u fool|\bnmap\b|"
+         r"masscan|acunetix|nessus|openvas|\bw3af\b|dirbuster|gobuster|"
          r"wfuzz|\bffuf\b|nuclei|zgrab|burp(?:suite|collaborator)|havij|netsparker|appscan|"
          r"wpscan|whatweb|jaeles|arachni|skipfish|owasp[ _-]?zap|\bzap/|commix|feroxbuster|"
          r"xsstrike|dirsearch|hydra|medusa|\bzmeu\b|morfeus|brutus|\bqualys|"
