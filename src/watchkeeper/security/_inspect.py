@@ -121,8 +121,11 @@ class Inspector:
         anything else, or JSON that does not parse (truncated, absurdly nested), is read
         as text.
         """
-        raw = body[: self.max_body_bytes]
-        limit = max(self.max_chars, self.max_body_bytes)
+        # re2 is linear with a small constant; the stdlib fallback's constant is the
+        # largest bound in a rule, so under it bodies get the same budget as headers.
+        limit = (max(self.max_chars, self.max_body_bytes) if self.engine == "re2"
+                 else self.max_chars)
+        raw = body[:limit]
         head = raw[:1]
         if head in (b"{", b"["):
             strings = _json_strings(raw, limit)

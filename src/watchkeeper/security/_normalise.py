@@ -24,7 +24,7 @@ _BLANKS = re.compile(r"[ \t\r\f\v\u00a0]+")
 # Slashes and dots NFKC leaves alone but file systems and parsers may not.
 _LOOKALIKES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\",
                              "\u29f5": "\\", "\u29f9": "\\", "\u2024": ".", "\ufe52": "."})
-_SPECIAL = ("%", "&", "\\", "/*", "*/", "\x00", "\t", "\r", "  ")
+_SPECIAL = ("%", "&", "\\", "*/", "\x00", "\t", "\r", "\f", "\v", "  ")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -158,7 +158,7 @@ SHIPPED_RULES: tuple[Rule, ...] = (
     Rule("code.log4shell", "code_injection", "critical",
          r"\$\{[ ]{0,4}(?:jndi|\$\{[^}]{0,40}\}|lower|upper|env|sys|java|date)[ ]{0,4}:"),
     Rule("code.template", "code_injection", "high",
-         r"\{\{[^}]{0,100}(?:__class__|__globals__|__builtins__|__import__|__subclasses__|"
+         r"\{\{[^}]{0,60}(?:__class__|__globals__|__builtins__|__import__|__subclasses__|"
          r"__init__|config\.|self\.|request\.application|lipsum|cycler|joiner|\d{1,6}[ ]{0,2}"
          r"\*[ ]{0,2}\d{1,6})|\$\{[ ]{0,2}\d{1,6}[ ]{0,2}\*[ ]{0,2}\d{1,6}[ ]{0,2}\}|"
          r"<%=?[^%]{0,100}%>|#\{[^}]{0,100}\}|\*\{[^}]{0,100}\}|\{php\}|<\?php"),
