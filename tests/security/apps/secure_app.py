@@ -1,9 +1,15 @@
 """A FastAPI app behind watchkeeper's security stage (configured by WATCHKEEPER_* env)."""
 
+import logging
+import os
+
 from fastapi import FastAPI, Request, Response
 
 import watchkeeper
 from watchkeeper import security
+
+if os.environ.get("SECURITY_TEST_LOG"):
+    logging.basicConfig(filename=os.environ["SECURITY_TEST_LOG"], level=logging.INFO)
 
 app = FastAPI()
 
