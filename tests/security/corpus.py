@@ -57,7 +57,8 @@ XSS = [
     "</script><script>alert(1)</script>", "<scr<script>ipt>alert(1)</scr</script>ipt>",
     "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "%253Cscript%253Ealert(1)%253C%252Fscript%253E",
     "&lt;script&gt;alert(1)&lt;/script&gt;", "\\u003cscript\\u003ealert(1)\\u003c/script"
-    "\\u003e", "＜script＞alert(1)＜/script＞", "<div style=\"width:expression(alert(1))\">",
+    "\\u003e", "\uff1cscript\uff1ealert(1)\uff1c/script\uff1e",
+    "<div style=\"width:expression(alert(1))\">",
     "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
     "<base href=\"javascript:alert(1)//\">", "<form action=\"javascript:alert(1)\"><input "
     "type=submit>", "<isindex type=image src=1 onerror=alert(1)>",

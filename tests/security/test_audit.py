@@ -26,7 +26,8 @@ def test_chain_verifies_and_continues_across_reopen(tmp_path: Path) -> None:
     log2.append("config_loaded", mode="block")
     report = verify_audit(path)
     assert report.records == 6
-    assert report.complete and report.anchor == GENESIS
+    assert report.complete
+    assert report.anchor == GENESIS
     records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert records[5]["prev"] == records[4]["hash"]
@@ -66,7 +67,8 @@ def test_retention_drops_old_records_and_keeps_an_anchor(tmp_path: Path) -> None
     assert log.prune() == 2
     report = verify_audit(path)
     assert report.records == 1
-    assert not report.complete and report.anchor != GENESIS
+    assert not report.complete
+    assert report.anchor != GENESIS
 
 
 def test_cli_verify_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,12 +62,14 @@ def test_twenty_failures_make_one_incident_and_a_block_with_ttl(
         for _ in range(20):
             guard.auth_failed("alice", "10.0.0.7")
     assert [i.kind for i in seen] == ["brute_force_ip", "brute_force_user"]
-    assert seen[0].count == 11 and seen[0].blocked_for == 60
+    assert seen[0].count == 11
+    assert seen[0].blocked_for == 60
     assert "possible brute force ip" in caplog.text
     assert guard.blocklist.remaining("10.0.0.7") == 60
     hook = SecurityHook(guard)
     response = hook.on_request(FakeRecord(client="10.0.0.7"))  # type: ignore[arg-type]
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     assert dict(response.headers)["retry-after"] == "60"
     clock.now += 61
     assert hook.on_request(FakeRecord(client="10.0.0.7")) is None  # type: ignore[arg-type]
@@ -121,7 +123,8 @@ def test_block_mode_answers_attacks_with_403_and_detect_mode_passes_them(
     assert SecurityHook(detect).on_request(attack) is None  # type: ignore[arg-type]
     block = _guard(tmp_path, Clock(), mode="block")
     response = SecurityHook(block).on_request(attack)  # type: ignore[arg-type]
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     assert SecurityHook(block).on_request(FakeRecord(path="/search", query="q=shoes")) is None  # type: ignore[arg-type]
 
 
@@ -146,9 +149,11 @@ def test_rate_limits_answer_429_with_headers(tmp_path: Path) -> None:
     statuses = [hook.on_request(FakeRecord(path="/x")) for _ in range(4)]  # type: ignore[arg-type]
     assert statuses[:3] == [None, None, None]
     refused = statuses[3]
-    assert refused is not None and refused.status == 429
+    assert refused is not None
+    assert refused.status == 429
     headers = dict(refused.headers)
-    assert headers["ratelimit-limit"] == "3" and headers["ratelimit-remaining"] == "0"
+    assert headers["ratelimit-limit"] == "3"
+    assert headers["ratelimit-remaining"] == "0"
     assert 1 <= int(headers["retry-after"]) <= 60
     other = [hook.on_request(FakeRecord(path="/api/a", client=f"10.1.0.{i}",  # type: ignore[arg-type]
                                         headers={"x-api-key": "k1"})) for i in range(6)]
@@ -204,4 +209,5 @@ def test_blocklist_expiry() -> None:
     blocks.block("a", 5)
     assert blocks.active() == 1
     clock.now += 6
-    assert blocks.remaining("a") == 0 and blocks.active() == 0
+    assert blocks.remaining("a") == 0
+    assert blocks.active() == 0

@@ -61,7 +61,7 @@ def _adversarial_inputs() -> dict[str, str]:
 
 def _timed(search: object, text: str) -> float:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(2):
         start = time.perf_counter()
         search(text)  # type: ignore[operator]
         best = min(best, time.perf_counter() - start)
@@ -86,12 +86,12 @@ def test_every_shipped_pattern_is_linear_on_adversarial_100kb_re2() -> None:
 
 def test_every_shipped_pattern_scales_linearly_under_re() -> None:
     """Under the stdlib fallback the shape rules make each search O(n * bound): growing the
-    adversarial input 8x grows the time ~8-12x (cache effects); 32x + 10 ms is allowed,
+    adversarial input (2k to 16k) 8x grows the time ~8-12x (cache effects); 32x + 10 ms is allowed,
     where a quadratic pattern would take 64x. The
     constant is larger than re2's, which is why the inspector also caps every input at
     ``max_inspect_chars`` under ``re`` (bodies included)."""
     for name, text in _adversarial_inputs().items():
-        small, large = text[:4096], text[:32768]
+        small, large = text[:2048], text[:16384]
         for rule in SHIPPED_RULES:
             compiled = compile_pattern(rule.id, rule.pattern, "re")
             t_small = _timed(compiled.search, small)

@@ -62,7 +62,9 @@ def test_detect_mode_lets_attacks_through_and_counts_them(tmp_path: Path) -> Non
                  action="detected") == 1
     assert value(metrics, "security_events_total", category="scanner", action="detected") == 1
     text = audit.read_text()
-    assert "rule_hit" in text and "xss.script_tag" in text and "alert(1)" not in text
+    assert "rule_hit" in text
+    assert "xss.script_tag" in text
+    assert "alert(1)" not in text
 
 
 def test_brute_force_end_to_end(tmp_path: Path) -> None:
@@ -90,7 +92,8 @@ def test_brute_force_end_to_end(tmp_path: Path) -> None:
     assert "possible brute force ip" in log.read_text()
     events = audit.read_text()
     assert events.count('"auth_failure"') == 11
-    assert '"incident"' in events and '"client_blocked"' in events
+    assert '"incident"' in events
+    assert '"client_blocked"' in events
     cli = [sys.executable, "-m", "watchkeeper.cli", "security", "verify-audit", str(audit)]
     env_cli = {"PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     ok = subprocess.run(cli, capture_output=True, text=True, env=env_cli, check=False)
@@ -99,7 +102,8 @@ def test_brute_force_end_to_end(tmp_path: Path) -> None:
     lines[5] = lines[5].replace("status_401", "status_200")
     audit.write_text("".join(lines))
     bad = subprocess.run(cli, capture_output=True, text=True, env=env_cli, check=False)
-    assert bad.returncode == 1 and "line 6" in bad.stderr
+    assert bad.returncode == 1
+    assert "line 6" in bad.stderr
 
 
 def test_app_reported_outcomes_and_user_incidents(tmp_path: Path) -> None:
