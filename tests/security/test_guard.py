@@ -45,6 +45,11 @@ class FakeRecord:
     def header(self, name: str) -> str | None:
         return self._headers.get(name.lower())
 
+    @property
+    def server_state(self) -> dict[str, Any]:
+        return {"type": "http", "headers": [(k.encode(), v.encode())
+                                            for k, v in self._headers.items()]}
+
 
 def _guard(tmp_path: Path, clock: Clock, **security: Any) -> Guard:
     security.setdefault("audit", {"path": str(tmp_path / "audit.jsonl")})

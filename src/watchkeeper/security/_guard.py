@@ -66,6 +66,8 @@ class Guard:
         self.block_mode = settings.mode == "block"
         self.inspector = Inspector(build_rules(settings), resolve_engine(settings.engine),
                                    settings.max_inspect_chars, settings.max_body_bytes)
+        self.inspector.prepare(["path", "query", "body",
+                                *(f"header:{h}" for h in settings.inspect_headers)])
         self.metrics = SecurityMetrics(registry)
         self.clients = ClientResolver(settings.trusted_proxies)
         self.allowed_clients = NetworkSet(settings.allow_clients)

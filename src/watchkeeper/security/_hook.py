@@ -29,7 +29,13 @@ class SecurityHook:
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
         settings = guard.settings
-        self._headers = tuple(settings.inspect_headers)
+        self._wanted_asgi = {name.encode("latin-1"): f"header:{name}"
+                             for name in settings.inspect_headers}
+        self._wanted_wsgi = tuple(
+            ("HTTP_" + name.upper().replace("-", "_")
+             if name not in ("content-type", "content-length")
+             else name.upper().replace("-", "_"), f"header:{name}")
+            for name in settings.inspect_headers)
         self._allow = tuple(settings.allow_paths)
         brute = settings.brute_force
         self._login = tuple(brute.login_routes) if brute.enabled else ()
@@ -58,17 +64,27 @@ class SecurityHook:
         path = record.path
         if self._allow and any(fnmatch.fnmatchcase(path, p) for p in self._allow):
             return None
-        inspector = guard.inspector
-        findings = list(inspector.inspect("path", path))
+        inspect = guard.inspector.inspect
+        findings = inspect("path", path)
         if record.query_string:
-            findings.extend(inspector.inspect("query", record.query_string))
-        for name in self._headers:
-            value = record.header(name)
-            if value:
-                findings.extend(inspector.inspect("header:" + name, value))
+            findings += inspect("query", record.query_string)
+        raw = record.server_state
+        asgi_headers = raw.get("headers") if "type" in raw else None
+        if asgi_headers is not None:
+            # One pass over the ASGI header list instead of one lookup per wanted name.
+            wanted = self._wanted_asgi
+            for name, value in asgi_headers:
+                location = wanted.get(name)
+                if location is not None and value:
+                    findings += inspect(location, bytes(value).decode("latin-1"))
+        else:
+            for key, location in self._wanted_wsgi:
+                value = raw.get(key)
+                if value:
+                    findings += inspect(location, str(value))
         body = record.state.get("watchkeeper.body")
         if body and guard.settings.inspect_body:
-            findings.extend(inspector.inspect_body(body))
+            findings += guard.inspector.inspect_body(body)
         if not findings:
             return None
         action = guard.findings_seen(findings, client, record.method, path)

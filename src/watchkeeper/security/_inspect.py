@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ._normalise import normalise, split_query
+from ._normalise import normalise, normalise_query
 from ._patterns import CompiledPattern, Engine, compile_pattern
 from ._rules import Rule
 
@@ -63,7 +63,7 @@ class Inspector:
         self.rules = [_Compiled(rule, compile_pattern(rule.id, rule.pattern, engine))
                       for rule in rules]
         self._by_location: dict[str, tuple[CompiledPattern | None, list[_Compiled]]] = {}
-        self._cache: dict[tuple[str, str], tuple[Finding, ...]] = {}
+        self._cache: dict[str, dict[str, tuple[Finding, ...]]] = {}
         self._lock = threading.Lock()
 
     def _for(self, location: str) -> tuple[CompiledPattern | None, list[_Compiled]]:
@@ -81,6 +81,11 @@ class Inspector:
                 self._by_location[location] = found
         return found
 
+    def prepare(self, locations: Iterable[str]) -> None:
+        """Compile the joined pattern of each location now rather than on first use."""
+        for location in locations:
+            self._for(location)
+
     def inspect_text(self, location: str, text: str) -> tuple[Finding, ...]:
         """Findings in already-normalised ``text``."""
         combined, applicable = self._for(location)
@@ -97,20 +102,21 @@ class Inspector:
 
     def inspect(self, location: str, raw: str) -> tuple[Finding, ...]:
         """Findings in one raw (still encoded) value; query strings are split first."""
-        key = (location, raw)
-        cached = self._cache.get(key)
+        cache = self._cache.get(location)
+        if cache is None:
+            cache = self._cache.setdefault(location, {})
+        cached = cache.get(raw)
         if cached is not None:
             return cached
         if location == "query":
-            text = _SEPARATOR.join(normalise(part, self.max_chars, plus_is_space=True)
-                                   for part in split_query(raw[: self.max_chars]))
+            text = normalise_query(raw, self.max_chars)
         else:
             text = normalise(raw, self.max_chars)
         found = self.inspect_text(location, text)
         if len(raw) <= _CACHE_MAX_LEN:
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.clear()  # cheaper than LRU bookkeeping on every hit
-            self._cache[key] = found
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()  # cheaper than LRU bookkeeping on every hit
+            cache[raw] = found
         return found
 
     def inspect_body(self, body: bytes) -> tuple[Finding, ...]:
@@ -134,8 +140,7 @@ class Inspector:
                 return self.inspect_text("body", norm)
         text = raw.decode("utf-8", "replace")
         if "=" in text[:200] and head not in (b"<", b"{", b"["):
-            norm = _SEPARATOR.join(normalise(part, limit, plus_is_space=True)
-                                   for part in split_query(text))
+            norm = normalise_query(text, limit)
         else:
             norm = normalise(text, limit)
         return self.inspect_text("body", norm)

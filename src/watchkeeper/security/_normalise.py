@@ -14,7 +14,7 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
-__all__ = ["normalise", "split_query"]
+__all__ = ["normalise", "normalise_query", "split_query"]
 
 _MAX_ROUNDS = 3  # %25252e: three layers is what the public payload lists use
 _IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
@@ -24,7 +24,7 @@ _BLANKS = re.compile(r"[ \t\r\f\v\u00a0]+")
 # Slashes and dots NFKC leaves alone but file systems and parsers may not.
 _LOOKALIKES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\",
                              "\u29f5": "\\", "\u29f9": "\\", "\u2024": ".", "\ufe52": "."})
-_SPECIAL = ("%", "&", "\\", "*/", "\x00", "\t", "\r", "\f", "\v", "  ")
+_NEEDS_WORK = re.compile(r"[%&\\\x00\t\r\f\v]|\*/|  ")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -51,7 +51,7 @@ def normalise(text: str, limit: int = 8192, *, plus_is_space: bool = False) -> s
         text = text[:limit]
     if plus_is_space and "+" in text:
         text = text.replace("+", " ")
-    if text.isascii() and not any(s in text for s in _SPECIAL):
+    if text.isascii() and _NEEDS_WORK.search(text) is None:
         return text.lower()  # the common case: nothing to undo
     for _ in range(_MAX_ROUNDS):
         if "%" not in text:
@@ -77,8 +77,14 @@ def normalise(text: str, limit: int = 8192, *, plus_is_space: bool = False) -> s
 
 
 def split_query(query: str) -> list[str]:
-    """The ``name=value`` pairs of a raw query string, still encoded: each is normalised
-    on its own so the ``&`` between parameters never looks like a shell operator."""
+    """The ``name=value`` pairs of a raw query string, still encoded."""
     if "&" not in query:
         return [query] if query else []
     return [part for part in query.split("&") if part]
+
+
+def normalise_query(query: str, limit: int = 8192) -> str:
+    """A query string (or form body) normalised with its ``&`` separators turned into
+    ``\x1e``, which no rule reads as an operator; an encoded ``%26`` inside a value
+    stays a real ``&``."""
+    return normalise(query[:limit].replace("&", "\x1e"), limit, plus_is_space=True)
