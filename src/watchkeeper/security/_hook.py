@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import re
 
 import orjson
 
@@ -36,9 +37,9 @@ class SecurityHook:
              if name not in ("content-type", "content-length")
              else name.upper().replace("-", "_"), f"header:{name}")
             for name in settings.inspect_headers)
-        self._allow = tuple(settings.allow_paths)
+        self._allow = _globs(settings.allow_paths)
         brute = settings.brute_force
-        self._login = tuple(brute.login_routes) if brute.enabled else ()
+        self._login = _globs(brute.login_routes) if brute.enabled else None
         self._token_header = brute.token_header if guard.by_token is not None else None
 
     def on_request(self, record: RequestRecord) -> EndpointResponse | None:
@@ -62,7 +63,7 @@ class SecurityHook:
             if token:
                 guard.token_seen(token, client)
         path = record.path
-        if self._allow and any(fnmatch.fnmatchcase(path, p) for p in self._allow):
+        if self._allow is not None and self._allow.match(path) is not None:
             return None
         inspect = guard.inspector.inspect
         findings = inspect("path", path)
@@ -98,16 +99,22 @@ class SecurityHook:
         return EndpointResponse(status, body, "application/json", headers)
 
     def on_response(self, record: RequestRecord) -> None:
-        if not self._login or record.state.get(_ANSWERED):
+        login = self._login
+        if login is None or login.match(record.path) is None:
             return
         status = record.status
-        if status not in (401, 403) and not 200 <= status < 300:
-            return
-        path = record.path
-        if not any(fnmatch.fnmatchcase(path, p) for p in self._login):
+        if (status not in (401, 403) and not 200 <= status < 300) or \
+                record.state.get(_ANSWERED):
             return
         client = record.state.get(_CLIENT)
         if status in (401, 403):
             self.guard.auth_failed(None, client, reason=f"status_{status}")
         else:
             self.guard.auth_succeeded(None, client)
+
+
+def _globs(patterns: list[str]) -> re.Pattern[str] | None:
+    """One compiled regex for a list of path globs (None when the list is empty)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
