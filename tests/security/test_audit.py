@@ -82,3 +82,22 @@ def test_cli_verify_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["security", "verify-audit", str(path)]) == 1
     assert "line 1" in capsys.readouterr().err
     assert main(["security", "verify-audit", str(tmp_path / "missing")]) == 2
+
+
+def _append_many(path: str, count: int) -> None:
+    log = AuditLog(Path(path))
+    for i in range(count):
+        log.append("auth_failure", n=i)
+
+
+def test_worker_processes_share_one_chain(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "audit.jsonl"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(path), 50)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert verify_audit(path).records == 150

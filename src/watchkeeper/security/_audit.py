@@ -37,8 +37,8 @@ def _digest(record: dict[str, Any]) -> str:
 
 
 class AuditLog:
-    """Appends security events; thread-safe; one file per process group is fine as long
-    as one process writes it (use one file per worker otherwise).
+    """Appends security events; safe across threads and (through ``flock``) across the
+    worker processes of one host sharing the file.
 
     Args:
         path: the JSON-lines file, or None to keep the last records in memory only.
@@ -64,21 +64,38 @@ class AuditLog:
                 self._seq = int(last.get("seq", 0))
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Write one event; returns the record as written (with ``seq``, ``ts``, hashes)."""
+        """Write one event; returns the record as written (with ``seq``, ``ts``, hashes).
+
+        With a file, the append holds an exclusive ``flock`` and links to the file's own
+        last record, so several worker processes can share one chain.
+        """
         with self._lock:
-            self._seq += 1
-            record: dict[str, Any] = {"seq": self._seq, "ts": round(self.clock(), 6),
-                                      "event": event, **fields, "prev": self._last_hash}
-            record["hash"] = _digest(record)
-            self._last_hash = record["hash"]
-            self.records.append(record)
-            if self.path is not None:
-                line = orjson.dumps(record) + b"\n"
-                with self.path.open("ab") as handle:
-                    handle.write(line)
+            if self.path is None:
+                return self._link(event, fields)
+            with self.path.open("a+b") as handle:
+                _lock_file(handle)
+                try:
+                    last = _last_record_of(handle)
+                    if last is not None:
+                        self._last_hash = str(last.get("hash", GENESIS))
+                        self._seq = int(last.get("seq", 0))
+                    record = self._link(event, fields)
+                    handle.seek(0, os.SEEK_END)
+                    handle.write(orjson.dumps(record) + b"\n")
+                    handle.flush()
                     if self.fsync:
-                        handle.flush()
                         os.fsync(handle.fileno())
+                finally:
+                    _unlock_file(handle)
+            return record
+
+    def _link(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
+        self._seq += 1
+        record: dict[str, Any] = {"seq": self._seq, "ts": round(self.clock(), 6),
+                                  "event": event, **fields, "prev": self._last_hash}
+        record["hash"] = _digest(record)
+        self._last_hash = record["hash"]
+        self.records.append(record)
         return record
 
     def prune(self) -> int:
@@ -86,10 +103,11 @@ class AuditLog:
         if self.path is None or not self.path.exists():
             return 0
         cutoff = self.clock() - self.retention
-        with self._lock:
-            lines = self.path.read_bytes().splitlines(keepends=True)
+        with self._lock, self.path.open("r+b") as handle:
+            _lock_file(handle)
+            lines = handle.read().splitlines(keepends=True)
             keep = 0
-            while keep < len(lines) and orjson.loads(lines[keep]).get("ts", 0) < cutoff:
+            while keep < len(lines) and _timestamp(lines[keep]) < cutoff:
                 keep += 1
             if keep:
                 tmp = self.path.with_suffix(self.path.suffix + ".tmp")
@@ -98,22 +116,50 @@ class AuditLog:
         return keep
 
 
+def _timestamp(line: bytes) -> float:
+    try:
+        return float(orjson.loads(line).get("ts", 0))
+    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return float("inf")  # never drop past a damaged line: the verifier must see it
+
+
 def _last_record(path: Path) -> dict[str, Any] | None:
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.exists():
         return None
     with path.open("rb") as handle:
-        handle.seek(max(0, path.stat().st_size - 65536))
-        tail = handle.read().splitlines()
-    for line in reversed(tail):
+        return _last_record_of(handle)
+
+
+def _last_record_of(handle: Any) -> dict[str, Any] | None:
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return None
+    handle.seek(max(0, size - 65536))
+    for line in reversed(handle.read().splitlines()):
         if line.strip():
             try:
                 record: dict[str, Any] = orjson.loads(line)
             except orjson.JSONDecodeError:
-                _log.error("audit log %s ends with a damaged line; chain continues from it",
-                           path)
+                _log.error("audit log ends with a damaged line; the chain restarts after it")
                 return None
             return record
     return None
+
+
+def _lock_file(handle: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one writer process only
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+
+
+def _unlock_file(handle: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,11 @@ class Guard:
         audit = settings.audit
         self.audit = (AuditLog(audit.path, retention=audit.retention, fsync=audit.fsync,
                                clock=wall_clock) if audit.enabled else None)
+        if self.audit is not None:
+            try:
+                self.audit.prune()
+            except OSError:
+                _log.exception("could not apply the audit log retention")
         self.limiter = self._limiter(clock) if settings.rate_limits.rules and \
             settings.rate_limits.enabled else None
         self.callbacks: list[IncidentCallback] = []
