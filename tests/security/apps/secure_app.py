@@ -46,4 +46,10 @@ async def api_login(request: Request, response: Response) -> dict[str, bool]:
     return {"ok": False}
 
 
+@app.post("/echo")
+async def echo(request: Request) -> dict[str, object]:
+    body = await request.body()
+    return {"length": len(body), "head": body[:20].decode("latin-1")}
+
+
 watchkeeper.instrument(app)
