@@ -5,6 +5,11 @@ Two traffic shapes: the same URL every time (the inspector's verdict cache answe
 a unique path and query per request (every request is normalised and matched in full).
 
     python benchmarks/security_overhead.py [--rounds 3] [--seconds 5]
+    python benchmarks/security_overhead.py --in-process [--rounds 3]
+
+``--in-process`` calls the ASGI app directly (no sockets, no wrk), one pinned process per
+variant and round, and reports the best of several batches: on a busy machine this is the
+steadier figure of what the stage itself costs.
 
 This file is also the app the server runs (``BENCH_SECURITY`` = off | detect).
 """
@@ -67,14 +72,87 @@ def _wrk(url: str, seconds: float, connections: int, script: str | None) -> floa
     return float(found.group(1))
 
 
+def _in_process_worker(shape: str) -> None:
+    """Print the best µs/request of the app (built per BENCH_SECURITY) called directly."""
+    import asyncio
+    import time
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: object) -> None:
+        return None
+
+    def scope(i: int) -> dict[str, object]:
+        path = "/items/1" if shape == "same" else f"/items/{i}"
+        query = b"" if shape == "same" else (
+            f"q=red+running+shoes+{i}&page={i % 50}&sort=price".encode())
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                "query_string": query, "root_path": "",
+                "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk/4.1"),
+                            (b"accept", b"*/*")],
+                "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}
+
+    async def run() -> float:
+        for i in range(2000):
+            await app(scope(i), receive, send)
+        best = float("inf")
+        for batch in range(7):
+            scopes = [scope(10_000 * (batch + 1) + i) for i in range(3000)]
+            start = time.perf_counter()
+            for item in scopes:
+                await app(item, receive, send)
+            best = min(best, (time.perf_counter() - start) / len(scopes))
+        return best * 1e6
+
+    print(f"{asyncio.run(run()):.2f}")
+
+
+def _in_process(rounds: int) -> None:
+    import subprocess
+
+    from _harness import HERE, SRC, median, pin, table
+
+    results: dict[tuple[str, str], list[float]] = {}
+    for round_number in range(rounds):
+        order = VARIANTS if round_number % 2 == 0 else VARIANTS[::-1]
+        for variant in order:
+            for shape in ("same", "unique"):
+                env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{HERE}",
+                       "BENCH_SECURITY": variant}
+                out = subprocess.run(
+                    [*pin(0), sys.executable, __file__, "--worker", shape], cwd=HERE,
+                    env=env, capture_output=True, text=True, check=True).stdout
+                micros = float(out.strip().splitlines()[-1])
+                results.setdefault((variant, shape), []).append(micros)
+                print(f"round {round_number + 1} {variant:>7} {shape:>7}: {micros:7.2f} "
+                      "µs/request", file=sys.stderr, flush=True)
+    rows = []
+    for shape, label in (("same", "same URL"), ("unique", "unique URLs")):
+        off = median(results[("off", shape)])
+        on = median(results[("detect", shape)])
+        rows.append([label, f"{off:.1f}", f"{on:.1f}", f"{on - off:.1f}", f"{off / on:.3f}"])
+    print(table(["traffic (in process)", "without security µs/req", "detect µs/req",
+                 "µs added", "throughput ratio"], rows))
+
+
 def main() -> None:
     from _harness import free_port, median, require, server, table
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        _in_process_worker(sys.argv[2])
+        return
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--in-process", action="store_true")
     args = parser.parse_args()
+    if args.in_process:
+        _in_process(args.rounds)
+        return
     require("wrk")
     script = Path(tempfile.mkdtemp()) / "unique.lua"
     script.write_text(UNIQUE_LUA)
