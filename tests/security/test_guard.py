@@ -216,3 +216,19 @@ def test_blocklist_expiry() -> None:
     clock.now += 6
     assert blocks.remaining("a") == 0
     assert blocks.active() == 0
+
+
+def test_abnormal_token_rate_is_an_incident(tmp_path: Path) -> None:
+    clock = Clock()
+    guard = _guard(tmp_path, clock, brute_force={"token_rate_threshold": 5, "window": 10})
+    seen = []
+    guard.callbacks.append(seen.append)
+    hook = SecurityHook(guard)
+    for _ in range(8):
+        hook.on_request(FakeRecord(headers={"authorization": "Bearer abc"}))  # type: ignore[arg-type]
+    assert [i.kind for i in seen] == ["abnormal_token_rate"]
+    assert "abc" not in seen[0].subject  # a digest, never the token
+    clock.now += 11
+    for _ in range(5):
+        hook.on_request(FakeRecord(headers={"authorization": "Bearer abc"}))  # type: ignore[arg-type]
+    assert len(seen) == 1
