@@ -19,18 +19,29 @@ LIMIT = 500
 REQUESTS = 1000
 
 
-async def _hammer(base: str, count: int, concurrency: int = 16) -> dict[int, int]:
+async def _hammer(base: str, count: int, concurrency: int = 16,
+                  fresh: bool = False) -> dict[int, int]:
     statuses: dict[int, int] = {}
+    refused: list[httpx.Headers] = []
     queue = iter(range(count))
 
     async def worker(client: httpx.AsyncClient) -> None:
         for i in queue:
             response = await client.get(f"/items/{i}")
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code == 429 and not refused:
+                refused.append(response.headers)
 
-    limits = httpx.Limits(max_connections=concurrency)
+    # fresh: a new connection per request, so the kernel spreads them over both workers
+    limits = httpx.Limits(max_connections=concurrency,
+                          max_keepalive_connections=0 if fresh else None)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    for headers in refused:
+        assert 1 <= int(headers["retry-after"]) <= WINDOW
+        assert headers["ratelimit-limit"] == str(LIMIT)
+        assert headers["ratelimit-remaining"] == "0"
+        assert headers["ratelimit-policy"] == f"{LIMIT};w={WINDOW}"
     return statuses
 
 
@@ -52,7 +63,7 @@ def test_global_limit_holds_across_two_workers_with_redis(redis_url: str) -> Non
     _avoid_window_edge()
     with serve(uvicorn("secure_app:app", port, "--workers", "2"), port,
                env=_env(redis_url), cwd=APPS, probe="/metrics") as base:
-        statuses = asyncio.run(_hammer(base, REQUESTS))
+        statuses = asyncio.run(_hammer(base, REQUESTS, fresh=True))
     admitted = statuses.get(200, 0)
     print(f"\n[redis, 2 workers] admitted {admitted} of {REQUESTS} with a global limit of "
           f"{LIMIT} ({admitted / LIMIT - 1:+.1%}); statuses {statuses}")
@@ -67,7 +78,7 @@ def test_without_redis_each_worker_counts_alone() -> None:
     _avoid_window_edge()
     with serve(uvicorn("secure_app:app", port, "--workers", "2"), port,
                env=_env("memory://"), cwd=APPS, probe="/metrics") as base:
-        statuses = asyncio.run(_hammer(base, REQUESTS))
+        statuses = asyncio.run(_hammer(base, REQUESTS, fresh=True))
     admitted = statuses.get(200, 0)
     print(f"\n[memory, 2 workers] admitted {admitted} of {REQUESTS}, limit {LIMIT} per worker")
     assert LIMIT <= admitted <= 2 * LIMIT
