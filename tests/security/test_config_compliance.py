@@ -96,7 +96,8 @@ def test_compliance_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.slow
 def test_compliance_endpoint_on_a_real_server() -> None:
     port = free_port()
-    with serve(uvicorn("secure_app:app", port), port, cwd=APPS) as base:
+    env = {"WATCHKEEPER_SECURITY__COMPLIANCE_ENDPOINT": "true"}
+    with serve(uvicorn("secure_app:app", port), port, env=env, cwd=APPS) as base:
         response = httpx.get(f"{base}/health/compliance", params={"standard": "SOC2"})
         assert response.status_code == 503
         assert response.json()["standard"] == "SOC2"

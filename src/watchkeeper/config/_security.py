@@ -164,7 +164,9 @@ class SecuritySettings(BaseModel):
     allow_paths: CommaList = Field(default_factory=list)  # globs never inspected
     allow_clients: CommaList = Field(default_factory=list)  # IPs/CIDRs never blocked
     trusted_proxies: CommaList = Field(default_factory=list)  # IPs/CIDRs whose XFF counts
-    compliance_endpoint: bool = True  # serve /health/compliance
+    # Serve /health/compliance. Off by default: it tells whoever asks how the service is
+    # defended, and verifying the audit chain reads the whole file on every call.
+    compliance_endpoint: bool = False
     audit: AuditSettings = Field(default_factory=AuditSettings)
     brute_force: BruteForceSettings = Field(default_factory=BruteForceSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)

@@ -134,8 +134,13 @@ def _last_record_of(handle: Any) -> dict[str, Any] | None:
     size = handle.seek(0, os.SEEK_END)
     if size == 0:
         return None
-    handle.seek(max(0, size - 65536))
-    for line in reversed(handle.read().splitlines()):
+    tail = b""
+    for span in (8192, 65536):  # records are small: the short read nearly always does
+        handle.seek(max(0, size - span))
+        tail = handle.read()
+        if size <= span or tail.rstrip(b"\n").count(b"\n") >= 1:
+            break
+    for line in reversed(tail.splitlines()):
         if line.strip():
             try:
                 record: dict[str, Any] = orjson.loads(line)
