@@ -40,11 +40,20 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     _runtime.configure(settings)
     _setup_metrics(settings)
+    _setup_health(settings)
     if settings.security.enabled:
         from . import security
 
         security.configure(settings)
     return settings
+
+
+def _setup_health(settings: Settings) -> None:
+    if not settings.health.enabled:
+        return
+    from . import health
+
+    health.configure(settings)
 
 
 def _setup_metrics(settings: Settings) -> None:

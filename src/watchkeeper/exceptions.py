@@ -12,6 +12,14 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     ├── MetricError
     │   ├── DuplicateMetricError    a name already registered with another shape
     │   └── LabelError              wrong label names or values for a metric
+    ├── HealthError
+    │   ├── HealthCheckConfigError  a check defined wrongly (bad timeout, unknown built-in)
+    │   └── CircuitOpenError        a circuit breaker refused the call (open or half-open full)
+    ├── NotifyError
+    │   ├── NotifyConfigError       invalid alertmanager.yml: names file:line and the problem
+    │   ├── NotifyTemplateError     a notification template does not parse or execute
+    │   ├── SilenceError            invalid silence, or no silence with that id
+    │   └── ReceiverError           a receiver could not deliver (after retries)
     └── SecurityError
         ├── PatternRejectedError    a detection pattern that could not run in linear time
         ├── AuditChainError         an audit log whose hash chain does not verify
@@ -26,15 +34,23 @@ from dataclasses import dataclass
 
 __all__ = [
     "AuditChainError",
+    "CircuitOpenError",
     "ConfigError",
     "ConfigProblem",
     "DuplicateMetricError",
+    "HealthCheckConfigError",
+    "HealthError",
     "InstrumentationError",
     "LabelError",
     "MetricError",
+    "NotifyConfigError",
+    "NotifyError",
+    "NotifyTemplateError",
     "PatternRejectedError",
     "RateLimitStorageError",
+    "ReceiverError",
     "SecurityError",
+    "SilenceError",
     "WatchkeeperError",
 ]
 
@@ -84,6 +100,62 @@ class DuplicateMetricError(MetricError):
 
 class LabelError(MetricError):
     """Label names or values do not match the metric's definition."""
+
+
+class HealthError(WatchkeeperError):
+    """A health check or circuit breaker problem."""
+
+
+class HealthCheckConfigError(HealthError):
+    """A health check was defined wrongly; raised when it is defined, not when it runs."""
+
+
+class CircuitOpenError(HealthError):
+    """A circuit breaker refused a call: it is open, or half-open with every trial slot taken.
+
+    Attributes:
+        breaker: the name of the circuit breaker.
+        retry_after: seconds until the breaker lets a trial call through (0 if unknown).
+    """
+
+    def __init__(self, breaker: str, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.breaker = breaker
+        self.retry_after = retry_after
+class NotifyError(WatchkeeperError):
+    """Something in the notification pipeline (``watchkeeper.notify``) went wrong."""
+
+
+class NotifyConfigError(NotifyError):
+    """An Alertmanager configuration file is invalid.
+
+    ``file`` and ``line`` (1-based, 0 when unknown) say where; ``problem`` says what.
+    """
+
+    def __init__(self, problem: str, file: str = "", line: int = 0) -> None:
+        self.problem = problem
+        self.file = file
+        self.line = line
+        where = file if file else "<config>"
+        if line:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class NotifyTemplateError(NotifyError):
+    """A notification template failed to parse or to execute (names template and line)."""
+
+
+class SilenceError(NotifyError):
+    """A silence is invalid, or no silence has the given id."""
+
+
+class ReceiverError(NotifyError):
+    """A receiver integration failed to deliver a notification."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(message)
 
 
 class SecurityError(WatchkeeperError):

@@ -17,6 +17,8 @@ __all__ = ["main"]
 COMMAND_MODULES = [
     "watchkeeper.cli._config",
     "watchkeeper.cli._demo",
+    "watchkeeper.cli._export",
+    "watchkeeper.cli._notify",
     "watchkeeper.cli._security",
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._health import HealthSettings
 from ._metrics import MetricsSettings
 from ._security import SecuritySettings
 from ._service import ServiceSettings
@@ -18,4 +19,5 @@ class Settings(BaseModel):
 
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
