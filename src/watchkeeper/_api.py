@@ -41,6 +41,10 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     _runtime.configure(settings)
     _setup_metrics(settings)
     _setup_health(settings)
+    if settings.security.enabled:
+        from . import security
+
+        security.configure(settings)
     return settings
 
 

@@ -15,6 +15,10 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     ├── HealthError
     │   ├── HealthCheckConfigError  a check defined wrongly (bad timeout, unknown built-in)
     │   └── CircuitOpenError        a circuit breaker refused the call (open or half-open full)
+    ├── SecurityError
+    │   ├── PatternRejectedError    a detection pattern that could not run in linear time
+    │   ├── AuditChainError         an audit log whose hash chain does not verify
+    │   └── RateLimitStorageError   the rate-limit storage could not be reached or used
     ├── TSDBError                   the metric history store refused or failed
     │   ├── OutOfOrderSampleError   sample older than the series' newest sample
     │   ├── DuplicateSampleError    same timestamp, different value
@@ -38,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AuditChainError",
     "CircuitOpenError",
     "ConfigError",
     "ConfigProblem",
@@ -54,11 +59,14 @@ __all__ = [
     "NotifyError",
     "NotifyTemplateError",
     "OutOfOrderSampleError",
+    "PatternRejectedError",
     "PromQLError",
     "PromQLExecutionError",
     "PromQLParseError",
     "PromQLTypeError",
+    "RateLimitStorageError",
     "ReceiverError",
+    "SecurityError",
     "SilenceError",
     "TSDBError",
     "WatchkeeperError",
@@ -132,6 +140,8 @@ class CircuitOpenError(HealthError):
         super().__init__(message)
         self.breaker = breaker
         self.retry_after = retry_after
+
+
 class NotifyError(WatchkeeperError):
     """Something in the notification pipeline (``watchkeeper.notify``) went wrong."""
 
@@ -166,6 +176,8 @@ class ReceiverError(NotifyError):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         self.retryable = retryable
         super().__init__(message)
+
+
 class TSDBError(WatchkeeperError):
     """The metric history store refused a write or could not read its data."""
 
@@ -212,3 +224,30 @@ class PromQLTypeError(PromQLError):
 
 class PromQLExecutionError(PromQLError):
     """Evaluation failed: a limit was hit (samples, timeout) or the data forbids a result."""
+
+
+class SecurityError(WatchkeeperError):
+    """The security stage was configured or used wrongly."""
+
+
+class PatternRejectedError(SecurityError):
+    """A detection pattern was refused at load: invalid, or not linear-time."""
+
+    def __init__(self, rule_id: str, pattern: str, reason: str) -> None:
+        self.rule_id = rule_id
+        self.pattern = pattern
+        self.reason = reason
+        super().__init__(f"pattern of rule {rule_id!r} rejected: {reason} ({pattern!r})")
+
+
+class AuditChainError(SecurityError):
+    """An audit log line does not verify; ``line`` is 1-based."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+        super().__init__(f"audit chain broken at line {line}: {reason}")
+
+
+class RateLimitStorageError(SecurityError):
+    """The rate-limit storage URL is unusable (e.g. Redis without the ``redis`` package)."""

@@ -140,3 +140,13 @@ async def test_content_negotiation_and_gzip() -> None:
     head = await client.head("/metrics")
     assert head.status_code == 200
     assert head.content == b""
+
+
+async def test_requests_answered_by_security_are_still_counted() -> None:
+    app = _app()
+    watchkeeper.instrument(app, security={"mode": "block"})
+    client = _client(app)
+    blocked = await client.get("/x/1", params={"q": "1' UNION SELECT password FROM users--"})
+    assert blocked.status_code == 403
+    text = await _metrics(client)
+    assert 'http_requests_total{method="GET",route="<unmatched>",status_code="403"} 1.0' in text

@@ -8,6 +8,7 @@ from ._duration import Duration, format_duration, parse_duration, parse_duration
 from ._health import BUILTIN_CHECK_TYPES, HealthCheckSettings, HealthSettings, ProbeSettings
 from ._load import load_settings
 from ._metrics import DEFAULT_LATENCY_BUCKETS, DEFAULT_SIZE_BUCKETS, MetricsSettings
+from ._security import SecuritySettings
 from ._service import ServiceSettings
 from ._settings import Settings
 from ._types import CommaList
@@ -22,6 +23,7 @@ __all__ = [
     "HealthSettings",
     "MetricsSettings",
     "ProbeSettings",
+    "SecuritySettings",
     "ServiceSettings",
     "Settings",
     "format_duration",

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._health import HealthSettings
 from ._metrics import MetricsSettings
+from ._security import SecuritySettings
 from ._service import ServiceSettings
 
 __all__ = ["Settings"]
@@ -19,3 +20,4 @@ class Settings(BaseModel):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)

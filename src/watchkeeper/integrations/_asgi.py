@@ -16,7 +16,7 @@ from typing import Any
 from .._http_types import EndpointResponse, RequestRecord
 from ._endpoints import error_response, is_async, make_request, method_not_allowed
 from ._endpoints import response_headers as endpoint_headers
-from ._stack import StackMiddleware, hook_failed
+from ._stack import BODY_KEY, BODY_METHODS, StackMiddleware, hook_failed
 
 __all__ = ["ASGIApp", "WatchkeeperASGIMiddleware", "scope_route"]
 
@@ -85,6 +85,8 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
             if name == b"content-length":
                 record.request_bytes = int(value) if value.isdigit() else 0
                 break
+        if stack.body_limit and record.method in BODY_METHODS:
+            receive = await _buffer_body(receive, record, stack.body_limit)
         hooks = stack.hooks
         started = 0
         end = 0.0
@@ -167,6 +169,31 @@ async def _send_response(send: Send, response: EndpointResponse,
                for k, v in (*endpoint_headers(response), *extra)]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+async def _buffer_body(receive: Receive, record: RequestRecord, limit: int) -> Receive:
+    """Read up to ``limit`` body bytes into the record and hand the app a ``receive`` that
+    replays them before reading on; a larger body still reaches the app whole."""
+    messages: list[Message] = []
+    size = 0
+    while size < limit:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    record.state[BODY_KEY] = b"".join(
+        m.get("body", b"") for m in messages if m["type"] == "http.request")[:limit]
+    messages.reverse()
+
+    async def replay() -> Message:
+        if messages:
+            return messages.pop()
+        return await receive()
+
+    return replay
 
 
 def _start_loop_monitor() -> None:

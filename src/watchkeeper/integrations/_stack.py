@@ -14,7 +14,11 @@ from typing import Any
 from .._http_types import Endpoint, RequestHook
 from ..config import Settings
 
-__all__ = ["Stack", "StackMiddleware", "build_stack", "hook_failed"]
+__all__ = ["BODY_KEY", "BODY_METHODS", "Stack", "StackMiddleware", "build_stack",
+           "hook_failed"]
+
+BODY_KEY = "watchkeeper.body"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass
@@ -28,6 +32,10 @@ class Stack:
     excluded_exact: frozenset[str] = frozenset()
     excluded_patterns: tuple[str, ...] = ()
     unmatched_route: str = "<unmatched>"
+    # > 0: the middleware buffers up to this many request-body bytes into
+    # record.state[BODY_KEY] before the hooks run (opt-in body inspection), and replays
+    # them to the app. 0 (the default) leaves the request path untouched.
+    body_limit: int = 0
 
     def add_endpoint(self, path: str, endpoint: Endpoint) -> None:
         """Serve ``path``; a trailing ``{param}`` segment matches one path segment."""
@@ -72,8 +80,22 @@ def build_stack(settings: Settings) -> Stack:
         from .._runtime import registry
         from ..metrics import HttpServerHook, metrics_endpoint
 
+        # Before security, so requests it answers (403, 429) are still counted.
         stack.hooks.append(HttpServerHook(registry(), settings.metrics))
         stack.add_endpoint(settings.metrics.path, metrics_endpoint(registry(), settings.metrics))
+    if settings.security.enabled:
+        # Before the app and every later stage: a blocked or rate-limited request costs
+        # the app nothing.
+        from ..security import SecurityHook, current
+
+        guard = current()
+        stack.hooks.append(SecurityHook(guard))
+        if settings.security.inspect_body:
+            stack.body_limit = settings.security.max_body_bytes
+        if settings.security.compliance_endpoint:
+            from ..security._endpoint import compliance_endpoint
+
+            stack.add_endpoint("/health/compliance", compliance_endpoint(settings))
     if settings.health.enabled:
         from ..health import endpoints as health_endpoints
 

@@ -13,7 +13,7 @@ from typing import Any
 from .._http_types import RequestHook, RequestRecord
 from ._endpoints import call_sync, error_response, make_request, method_not_allowed
 from ._endpoints import response_headers as endpoint_headers
-from ._stack import Stack, StackMiddleware, hook_failed
+from ._stack import BODY_KEY, BODY_METHODS, Stack, StackMiddleware, hook_failed
 
 __all__ = ["EXCEPTION_KEY", "ROUTE_KEY", "WSGIApp", "WatchkeeperWSGIMiddleware", "environ_route"]
 
@@ -58,6 +58,8 @@ class WatchkeeperWSGIMiddleware(StackMiddleware):
         )
         if length and length.isdigit():
             record.request_bytes = int(length)
+            if stack.body_limit and record.method in BODY_METHODS:
+                _buffer_body(environ, record, stack.body_limit)
         hooks = stack.hooks
         started = 0
         for hook in hooks:
@@ -111,6 +113,61 @@ class WatchkeeperWSGIMiddleware(StackMiddleware):
         assert response is not None
         start_response(_status_line(response.status), endpoint_headers(response))
         return [b""] if method == "HEAD" else [response.body]
+
+
+def _buffer_body(environ: Environ, record: RequestRecord, limit: int) -> None:
+    """Read up to ``limit`` bytes of a Content-Length body into the record; the app reads
+    them again from a stream that continues with the rest. (Bodies without a length,
+    i.e. chunked ones, are not buffered.)"""
+    stream = environ.get("wsgi.input")
+    if stream is None or record.request_bytes <= 0:
+        return
+    head = stream.read(min(record.request_bytes, limit))
+    record.state[BODY_KEY] = head
+    environ["wsgi.input"] = _ReplayInput(head, stream, record.request_bytes - len(head))
+
+
+class _ReplayInput:
+    """``wsgi.input`` that yields the buffered head, then the rest of the real stream."""
+
+    def __init__(self, head: bytes, rest: Any, remaining: int) -> None:
+        import io
+
+        self._head = io.BytesIO(head)
+        self._rest = rest
+        self._remaining = remaining
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._head.read(size if size is not None else -1)
+        if size is None or size < 0:
+            return data + self._read_rest(-1)
+        if len(data) < size:
+            data += self._read_rest(size - len(data))
+        return data
+
+    def _read_rest(self, size: int) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        wanted = self._remaining if size < 0 else min(size, self._remaining)
+        data: bytes = self._rest.read(wanted)
+        self._remaining -= len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = self._head.readline(size if size is not None else -1)
+        if line.endswith(b"\n") or (size is not None and 0 <= size <= len(line)):
+            return line
+        if self._remaining <= 0:
+            return line
+        more: bytes = self._rest.readline(-1 if size is None or size < 0 else size - len(line))
+        self._remaining -= len(more)
+        return line + more
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
 
 
 class _TimedBody:
