@@ -20,7 +20,10 @@ pytestmark = [
 
 
 def _query(base: str, expr: str) -> list[dict[str, object]]:
-    body = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=5).json()
+    response = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=5)
+    if response.status_code == 503:  # still starting: "Service Unavailable", not JSON
+        return []
+    body = response.json()
     assert body["status"] == "success", body
     result: list[dict[str, object]] = body["data"]["result"]
     return result
