@@ -52,10 +52,10 @@ _PAIR = re.compile(
     r"(?i)\b([a-z_-]{0,30}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)"
     r"[a-z_-]{0,30}\"?\s{0,4}[=:]\s{0,4})(\"[^\"]{0,4096}\"|'[^']{0,4096}'|[^\s&;,\"']{1,4096})"
 )
-_CARD = re.compile(r"(?<![\d])[2-6](?:[ -]?\d){12,18}(?![\d])")
+_DIGIT_RUN = re.compile(r"\d{1,19}(?:[ -]\d{1,19}){0,18}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
 _PAIR_WORDS = ("password", "passwd", "pwd", "secret", "token", "key")
 _CACHE_LIMIT = 8192
 _CACHE_MAX_LEN = 512
@@ -171,13 +171,16 @@ class Redactor:
             if "::" in text or text.count(":") >= 2:
                 text = _IPV6.sub(self._ipv6, text)
         if _has_long_digits(text):
-            text = _CARD.sub(_card, text)
+            text = _DIGIT_RUN.sub(_cards_in_run, text)
         return text
 
     @staticmethod
     def _ipv6(match: re.Match[str]) -> str:
         value = match.group(0)
-        # "12:30:45" (a time) is not an address; a real one has hex groups or "::".
+        # "12:30:45" (a time) and "Foo::bar" are not addresses; a real one has a digit and
+        # hex letters, "::" or many groups.
+        if not any(c.isdigit() for c in value):
+            return value
         if "::" in value or any(c.isalpha() for c in value) or value.count(":") >= 5:
             return "[REDACTED:ip]"
         return value
@@ -270,9 +273,38 @@ def _has_long_digits(text: str) -> bool:
     return len(text.encode("utf-8", "ignore").translate(None, _NON_DIGITS)) >= 13
 
 
-def _card(match: re.Match[str]) -> str:
-    digits = "".join(ch for ch in match.group(0) if ch.isdigit())
-    return "[REDACTED:card]" if _luhn(digits) else match.group(0)
+def _cards_in_run(match: re.Match[str]) -> str:
+    """Redact every window of whole digit groups (13-19 digits, first digit 2-6) in a run
+    like ``2 4111 1111 1111 1111 7`` that passes Luhn; the groups around it stay."""
+    run = match.group(0)
+    groups = re.split(r"([ -])", run)
+    digits = groups[0::2]
+    if sum(len(g) for g in digits) < 13:
+        return run
+    hit = [False] * len(digits)
+    for i in range(len(digits)):
+        if digits[i][0] not in "23456":
+            continue
+        total = ""
+        for j in range(i, len(digits)):
+            total += digits[j]
+            if len(total) > 19:
+                break
+            if len(total) >= 13 and _luhn(total):
+                for k in range(i, j + 1):
+                    hit[k] = True
+    if not any(hit):
+        return run
+    out: list[str] = []
+    for index, group in enumerate(digits):
+        joined = index > 0 and hit[index] and hit[index - 1]
+        if index > 0 and not joined:
+            out.append(groups[2 * index - 1])
+        if not hit[index]:
+            out.append(group)
+        elif not joined:
+            out.append("[REDACTED:card]")
+    return "".join(out)
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
