@@ -8,6 +8,9 @@ JSON escapes control characters and newlines, so one record is always one line.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
+import enum
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -40,6 +43,12 @@ FIELD_SETS: dict[str, dict[str, str]] = {
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     if isinstance(value, bytes | bytearray | memoryview):
