@@ -1,5 +1,63 @@
-"""watchkeeper: production observability for Python services."""
+"""watchkeeper: production observability for Python services.
+
+``watchkeeper.instrument(app)`` gives a FastAPI, Starlette, Flask or Django app RED
+metrics, process metrics and ``/metrics``; ``watchkeeper.init()`` reads the settings.
+Importing this package is cheap: every stage loads when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from ._api import counter, gauge, histogram, init, instrument, uninstrument
+    from .metrics import (
+        cache_access,
+        record_cost,
+        track_db_operation,
+        track_message,
+    )
+
+__all__ = [
+    "__version__",
+    "cache_access",
+    "counter",
+    "gauge",
+    "histogram",
+    "init",
+    "instrument",
+    "record_cost",
+    "track_db_operation",
+    "track_message",
+    "uninstrument",
+]
+
+_LAZY = {
+    "init": "._api",
+    "instrument": "._api",
+    "uninstrument": "._api",
+    "counter": "._api",
+    "gauge": "._api",
+    "histogram": "._api",
+    "track_db_operation": ".metrics",
+    "cache_access": ".metrics",
+    "track_message": ".metrics",
+    "record_cost": ".metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'watchkeeper' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -31,6 +31,7 @@ class RequestRecord:
 
     __slots__ = (
         "_raw",
+        "_resolve_route",
         "client",
         "duration",
         "exception",
@@ -59,6 +60,7 @@ class RequestRecord:
         start: float,
         start_time: float,
         raw: Any,
+        resolve_route: Callable[[Any], str | None] | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -68,6 +70,7 @@ class RequestRecord:
         self.start = start
         self.start_time = start_time
         self._raw = raw
+        self._resolve_route = resolve_route
         self.route: str | None = None
         self.status = 0
         self.duration = 0.0
@@ -76,6 +79,13 @@ class RequestRecord:
         self.exception: BaseException | None = None
         self.response_headers: list[tuple[str, str]] = []
         self.state: dict[str, Any] = {}
+
+    def current_route(self) -> str | None:
+        """The matched route template so far: final once the response ends, earlier it is
+        whatever the framework has matched yet (None before routing)."""
+        if self.route is not None or self._resolve_route is None:
+            return self.route
+        return self._resolve_route(self._raw)
 
     def header(self, name: str) -> str | None:
         """The first value of request header ``name`` (case-insensitive), or None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Literal
@@ -26,7 +27,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 def _check_buckets(value: list[float]) -> list[float]:
     if not value:
         raise ValueError("at least one bucket bound is required")
-    if any(b >= c for b, c in zip(value, value[1:], strict=False)):
+    if any(b >= c for b, c in itertools.pairwise(value)):
         raise ValueError("bucket bounds must be strictly increasing")
     return value
 
@@ -44,7 +45,7 @@ class MetricsSettings(BaseModel):
     size_buckets: list[float] = Field(default_factory=lambda: list(DEFAULT_SIZE_BUCKETS))
     exclude_paths: CommaList = Field(default_factory=lambda: ["/metrics", "/health*"])
     unmatched_route: str = "<unmatched>"
-    cardinality_limit: int = Field(2000, ge=1)
+    cardinality_limit: int = Field(default=2000, ge=1)
     process: bool = True
     host: bool = False
     http_client: bool = True

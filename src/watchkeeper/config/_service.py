@@ -12,7 +12,7 @@ class ServiceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field("unknown_service", min_length=1)
+    name: str = Field(default="unknown_service", min_length=1)
     version: str = "unknown"
     environment: str = "production"
     instance: str | None = None

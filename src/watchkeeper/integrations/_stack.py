@@ -59,8 +59,8 @@ def build_stack(settings: Settings) -> Stack:
     stack = Stack(excluded_exact=exact, excluded_patterns=patterns,
                   unmatched_route=settings.metrics.unmatched_route)
     if settings.metrics.enabled:
-        from ..metrics import HttpServerHook, metrics_endpoint
         from .._runtime import registry
+        from ..metrics import HttpServerHook, metrics_endpoint
 
         stack.hooks.append(HttpServerHook(registry(), settings.metrics))
         stack.add_endpoint(settings.metrics.path, metrics_endpoint(registry(), settings.metrics))

@@ -27,6 +27,10 @@ class CounterChild(Child):
     def get(self) -> float:
         return float(self._page[self._i])
 
+    def mirror(self, total: float) -> None:
+        """Set the total from a source that keeps it (collectors: CPU time, GC counts)."""
+        self._page[self._i] = total
+
     def count_exceptions(
         self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception
     ) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import orjson
 
-from ..exceptions import LabelError
+from ..exceptions import LabelError, MetricError
 from ._names import check_label_names, check_metric_name, escape_label
-from ._values import ValueStore
+from ._values import Page, ValueStore
 
 if TYPE_CHECKING:
     from ._registry import Registry
@@ -38,9 +38,10 @@ class Child:
         self._page, self._i, self._slot = family._allocate(values)
 
     def _values(self, count: int) -> list[float]:
-        return self._page[self._i : self._i + count].tolist()
+        values: list[float] = self._page[self._i : self._i + count].tolist()
+        return values
 
-    def _rebind(self, page: memoryview, index: int, slot: int, keep: bool, count: int) -> None:
+    def _rebind(self, page: Page, index: int, slot: int, keep: bool, count: int) -> None:
         if keep:
             page[index : index + count] = self._page[self._i : self._i + count]
         self._page, self._i, self._slot = page, index, slot
@@ -55,6 +56,9 @@ class Family(Generic[C]):
     kind: ClassVar[str]
     child_class: ClassVar[type[Child]]
     reserved_labels: ClassVar[tuple[str, ...]] = ()
+    # How pre-fork workers combine: "sum" (counters, histograms), "live_sum" (gauges),
+    # "per_worker" (one series per live worker, labelled pid), "max", "min".
+    modes: ClassVar[tuple[str, ...]] = ("sum", "per_worker")
 
     def __init__(
         self,
@@ -66,10 +70,19 @@ class Family(Generic[C]):
         unit: str = "",
         const_labels: Mapping[str, str] | None = None,
         cardinality_limit: int | None = None,
+        mode: str | None = None,
     ) -> None:
         self.name = check_metric_name(name)
+        self.mode = mode or self.modes[0]
+        if self.mode not in self.modes:
+            raise MetricError(
+                f"{name}: a {self.kind} cannot combine workers by {self.mode!r}; "
+                f"use one of {list(self.modes)}"
+            )
         self.documentation = documentation
         self.unit = unit
+        if unit and not name.removesuffix("_total").endswith(f"_{unit}"):
+            raise MetricError(f"{name}: a metric with unit {unit!r} must be named '..._{unit}'")
         self.labelnames = tuple(labelnames)
         check_label_names(name, self.labelnames, self.reserved_labels)
         self.const_labels = dict(const_labels or {})
@@ -95,7 +108,7 @@ class Family(Generic[C]):
         """What a reader of another process' shard needs to render this family."""
         return {"family": self.name, "type": self.kind, "help": self.documentation,
                 "unit": self.unit, "labels": list(self.labelnames),
-                "const": self.const_labels}
+                "const": self.const_labels, "mode": self.mode}
 
     def same_shape(self, other: Family[Any]) -> bool:
         return (type(self) is type(other) and self.labelnames == other.labelnames
@@ -146,7 +159,7 @@ class Family(Generic[C]):
             parts.insert(0, self._const_text)
         return ",".join(parts)
 
-    def _allocate(self, values: tuple[str, ...]) -> tuple[memoryview, int, int]:
+    def _allocate(self, values: tuple[str, ...]) -> tuple[Page, int, int]:
         key = self._key_prefix + orjson.dumps(list(values))
         return self._registry.store.allocate(self.slot_count(), key)
 

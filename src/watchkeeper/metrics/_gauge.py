@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from ..exceptions import MetricError
 from ._family import Child, Family
 from ._timing import Timer
 
@@ -79,18 +78,7 @@ class Gauge(Family[GaugeChild]):
 
     kind = "gauge"
     child_class = GaugeChild
-
-    def __init__(
-        self, name: str, documentation: str, *args: Any, mode: GaugeMode = "live_sum",
-        **kwargs: Any,
-    ) -> None:
-        if mode not in ("live_sum", "per_worker", "max", "min"):
-            raise MetricError(f"{name}: unknown gauge mode {mode!r}")
-        self.mode: GaugeMode = mode
-        super().__init__(name, documentation, *args, **kwargs)
-
-    def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "mode": self.mode}
+    modes = ("live_sum", "per_worker", "max", "min")
 
     def set(self, value: float) -> None:
         self._unlabelled().set(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -53,6 +54,7 @@ class Histogram(Family[HistogramChild]):
     kind = "histogram"
     child_class = HistogramChild
     reserved_labels = ("le",)
+    modes = ("sum",)
 
     def __init__(
         self, name: str, documentation: str, *args: Any, buckets: Sequence[float],
@@ -61,7 +63,7 @@ class Histogram(Family[HistogramChild]):
         bounds = [float(b) for b in buckets if not math.isinf(b)]
         if not bounds:
             raise MetricError(f"{name}: a histogram needs at least one finite bucket bound")
-        if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
+        if any(a >= b for a, b in itertools.pairwise(bounds)):
             raise MetricError(f"{name}: bucket bounds must be strictly increasing: {bounds}")
         self.bounds: tuple[float, ...] = tuple(bounds)
         super().__init__(name, documentation, *args, **kwargs)

@@ -7,7 +7,16 @@ import re
 
 from ..exceptions import LabelError, MetricError
 
-__all__ = ["check_label_names", "check_metric_name", "escape_help", "escape_label", "format_value"]
+__all__ = [
+    "HTTP_METHODS",
+    "OTHER_METHOD",
+    "check_label_names",
+    "check_metric_name",
+    "escape_help",
+    "escape_label",
+    "format_value",
+    "method_label",
+]
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -42,21 +51,27 @@ def escape_help(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n")
 
 
+HTTP_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+OTHER_METHOD = "_OTHER"  # as OpenTelemetry: arbitrary methods must not mint series
+
+
+def method_label(method: str) -> str:
+    """The method as a label value: one of the standard methods, else ``_OTHER``."""
+    return method if method in HTTP_METHODS else OTHER_METHOD
+
+
 _INF = math.inf
 
 
 def format_value(value: float) -> str:
-    """A float the way Prometheus' Go code prints it (``+Inf``, ``1e+06``, ``0.5``)."""
+    """A float as Prometheus parses it: ``+Inf``, ``-Inf``, ``NaN``, else Python's repr
+    (shortest round-tripping digits, ``1e-05`` style exponents)."""
     if value == _INF:
         return "+Inf"
     if value == -_INF:
         return "-Inf"
-    if value != value:
+    if math.isnan(value):
         return "NaN"
-    text = repr(value)
-    if "e" in text:
-        mantissa, _, exponent = text.partition("e")
-        sign = exponent[0] if exponent[0] in "+-" else "+"
-        digits = exponent.lstrip("+-")
-        return f"{mantissa.removesuffix('.0')}e{sign}{digits.zfill(2)}"
-    return text
+    return repr(value)

@@ -61,6 +61,7 @@ class Registry:
 
     def gauge(self, name: str, documentation: str, labelnames: Sequence[str] = (), *,
               mode: GaugeMode = "live_sum", **kwargs: Any) -> Gauge:
+        """A gauge; ``mode`` says how pre-fork workers' values combine (see GaugeMode)."""
         return self._get_or_create(Gauge, name, documentation, labelnames,
                                    {**kwargs, "mode": mode})
 

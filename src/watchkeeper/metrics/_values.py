@@ -11,14 +11,17 @@ from __future__ import annotations
 import mmap
 import os
 import threading
-from typing import Protocol
+from typing import Any, Protocol, TypeAlias
 
 __all__ = ["PAGE_SLOTS", "MemoryStore", "SlotRef", "ValueStore"]
 
 PAGE_SLOTS = 4096  # doubles per page: 32 KiB, a multiple of mmap's allocation granularity
 _PAGE_BYTES = PAGE_SLOTS * 8
 
-SlotRef = tuple[memoryview, int, int]
+Page: TypeAlias = Any
+"""A ``memoryview`` cast to doubles (typeshed types cast views' items as int)."""
+
+SlotRef = tuple[Page, int, int]
 """A page, the index of a series' first slot in it, and the slot's number in the store."""
 
 
@@ -38,7 +41,7 @@ class _Pages:
     """Slot bookkeeping shared by both stores: pages fill in order, runs never straddle."""
 
     def __init__(self) -> None:
-        self.pages: list[memoryview] = []
+        self.pages: list[Page] = []
         self.used = PAGE_SLOTS  # forces a first page on first allocation
         self.lock = threading.Lock()
 
@@ -53,14 +56,14 @@ class _Pages:
         self.used += count
         return len(self.pages) - 1, index
 
-    def new_page(self, number: int) -> memoryview:
+    def new_page(self, number: int) -> Page:
         raise NotImplementedError
 
 
 class MemoryStore(_Pages):
     """Pages in process memory: the default for a single-process server."""
 
-    def new_page(self, number: int) -> memoryview:
+    def new_page(self, number: int) -> Page:
         return memoryview(bytearray(_PAGE_BYTES)).cast("d")
 
     def allocate(self, count: int, key: bytes) -> SlotRef:
@@ -93,7 +96,7 @@ class ShardStore(_Pages):
         fcntl.flock(self._keys_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._maps: list[mmap.mmap] = []
 
-    def new_page(self, number: int) -> memoryview:
+    def new_page(self, number: int) -> Page:
         os.ftruncate(self._values_fd, (number + 1) * _PAGE_BYTES)
         mapped = mmap.mmap(self._values_fd, _PAGE_BYTES, offset=number * _PAGE_BYTES)
         self._maps.append(mapped)
@@ -110,6 +113,12 @@ class ShardStore(_Pages):
     def describe(self, record: bytes) -> None:
         with self.lock:
             os.write(self._keys_fd, record + b"\n")
+
+    def detach(self) -> None:
+        """In a forked child: drop the inherited descriptors so the parent's lock dies
+        with the parent (flock locks belong to the open file, which fork shares)."""
+        os.close(self._values_fd)
+        os.close(self._keys_fd)
 
     def close(self) -> None:
         """Release the shard (the files stay: a dead worker's counters still count)."""

@@ -1,0 +1,195 @@
+"""Pure ASGI middleware: one pass per request for every stage, and watchkeeper's endpoints.
+
+Never a second route match: the route template is read from what the framework already
+matched (Starlette's ``scope["route"]``; Django leaves it in ``scope`` via our Django
+middleware) after the app has run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter, time
+from typing import Any
+
+from .._http_types import EndpointResponse, RequestRecord
+from ._endpoints import error_response, is_async, make_request, method_not_allowed
+from ._endpoints import response_headers as endpoint_headers
+from ._stack import Stack
+
+__all__ = ["ASGIApp", "WatchkeeperASGIMiddleware", "scope_route"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ROUTE_KEY = "watchkeeper.route"
+EXCEPTION_KEY = "watchkeeper.exception"
+
+
+def scope_route(scope: Scope) -> str | None:
+    """The template the framework matched: Starlette/FastAPI routes (including mounts), or
+    the value a framework adapter stored under ``watchkeeper.route``."""
+    route = scope.get("route")
+    if route is None:
+        return scope.get(ROUTE_KEY)
+    path: str | None = getattr(route, "path", None)
+    if path is None:
+        return None
+    if _is_leaf_mount(route):
+        path = f"{path}/{{path:path}}"
+    root = scope.get("root_path", "")
+    app_root = scope.get("app_root_path", root)
+    if root != app_root and root.startswith(app_root):
+        path = root[len(app_root) :] + path  # inside a mounted sub-application
+    return path
+
+
+def _is_leaf_mount(route: Any) -> bool:
+    routing = sys.modules.get("starlette.routing")
+    return routing is not None and isinstance(route, routing.Mount)
+
+
+class WatchkeeperASGIMiddleware:
+    """Wraps an ASGI app; ``stack`` decides what runs (see ``build_stack``)."""
+
+    def __init__(self, app: ASGIApp, stack: Stack | None = None) -> None:
+        self.app = app
+        self._stack = stack
+
+    @property
+    def stack(self) -> Stack:
+        if self._stack is None:
+            from .._runtime import settings
+            from ._stack import build_stack
+
+            self._stack = build_stack(settings())
+        return self._stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                _start_loop_monitor()
+            await self.app(scope, receive, send)
+            return
+        stack = self.stack
+        path: str = scope["path"]
+        found = stack.find_endpoint(path)
+        if found is not None:
+            await self._serve_endpoint(scope, send, *found)
+            return
+        if stack.is_excluded(path):
+            await self.app(scope, receive, send)
+            return
+        await self._observe(stack, scope, receive, send, path)
+
+    async def _observe(self, stack: Stack, scope: Scope, receive: Receive, send: Send,
+                       path: str) -> None:
+        start = perf_counter()
+        client = scope.get("client")
+        record = RequestRecord(
+            method=scope["method"], path=path,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            scheme=scope.get("scheme", "http"), client=client[0] if client else None,
+            start=start, start_time=time(), raw=scope, resolve_route=scope_route,
+        )
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                record.request_bytes = int(value) if value.isdigit() else 0
+                break
+        hooks = stack.hooks
+        started = 0
+        end = 0.0
+        try:
+            for hook in hooks:
+                started += 1
+                try:
+                    early = hook.on_request(record)
+                except Exception:
+                    _hook_failed()
+                    continue
+                if early is not None:
+                    await _send_response(send, early, record.response_headers)
+                    record.status = early.status
+                    record.response_bytes = len(early.body)
+                    return
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal end
+                if message["type"] == "http.response.body":
+                    record.response_bytes += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        end = perf_counter()
+                elif message["type"] == "http.response.start":
+                    record.status = message["status"]
+                    if record.response_headers:
+                        message["headers"] = [
+                            *message.get("headers", ()),
+                            *((k.encode("latin-1"), v.encode("latin-1"))
+                              for k, v in record.response_headers),
+                        ]
+                await send(message)
+
+            await self.app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            record.exception = exc
+            if record.status == 0:
+                record.status = 499 if isinstance(exc, asyncio.CancelledError) else 500
+            raise
+        finally:
+            record.duration = (end or perf_counter()) - start
+            record.route = scope_route(scope)
+            if record.exception is None:
+                record.exception = scope.get(EXCEPTION_KEY)
+            for hook in hooks[:started]:
+                try:
+                    hook.on_response(record)
+                except Exception:
+                    _hook_failed()
+
+    async def _serve_endpoint(self, scope: Scope, send: Send, endpoint: Any,
+                              params: dict[str, str]) -> None:
+        method = scope["method"]
+        response = method_not_allowed(method)
+        if response is None:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope["headers"]}
+            request = make_request(method, scope["path"],
+                                   scope.get("query_string", b"").decode("latin-1"),
+                                   headers, params)
+            try:
+                if is_async(endpoint):
+                    response = await endpoint(request)
+                else:
+                    loop = asyncio.get_running_loop()
+                    response = await loop.run_in_executor(None, endpoint, request)
+            except Exception as exc:
+                response = error_response(exc, scope["path"])
+        assert response is not None
+        if method == "HEAD":
+            response = EndpointResponse(response.status, b"", response.content_type,
+                                        response.headers)
+        await _send_response(send, response, ())
+
+
+async def _send_response(send: Send, response: EndpointResponse,
+                         extra: Any) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1"))
+               for k, v in (*endpoint_headers(response), *extra)]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _hook_failed() -> None:
+    from .._runtime import registry
+
+    registry().internal_error("request_hook")
+
+
+def _start_loop_monitor() -> None:
+    from ..metrics import start_loop_lag_monitor
+
+    start_loop_lag_monitor()
