@@ -6,6 +6,7 @@ invalid input fails fast with the field, the bad value and where it came from.
 
 from ._duration import Duration, format_duration, parse_duration, parse_duration_ms
 from ._load import load_settings
+from ._logs import LogsSettings
 from ._metrics import DEFAULT_LATENCY_BUCKETS, DEFAULT_SIZE_BUCKETS, MetricsSettings
 from ._service import ServiceSettings
 from ._settings import Settings
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_SIZE_BUCKETS",
     "CommaList",
     "Duration",
+    "LogsSettings",
     "MetricsSettings",
     "ServiceSettings",
     "Settings",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._logs import LogsSettings
 from ._metrics import MetricsSettings
 from ._service import ServiceSettings
 
@@ -17,3 +18,4 @@ class Settings(BaseModel):
 
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())

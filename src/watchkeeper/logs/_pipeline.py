@@ -1,0 +1,299 @@
+"""The pipeline every record goes through: build, redact, encode once, fan out to sinks.
+
+Both front doors (the native :class:`~watchkeeper.logs.Logger` and the stdlib bridge)
+call :meth:`Pipeline.emit`; it is thread-safe without a lock of its own (sinks guard
+their own state), and it never raises into the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType, TracebackType
+from typing import Any, Protocol, TypeAlias
+
+from . import _context
+from ._format import FIELD_SETS, json_line, timestamp
+from ._redact import Redactor
+
+__all__ = ["HTTP", "Entry", "ExcInfo", "Pipeline", "Sink", "level_name"]
+
+HTTP = 15
+"""The access-log level, between DEBUG and INFO."""
+
+ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
+
+_LEVEL_NAMES = {50: "CRITICAL", 40: "ERROR", 30: "WARNING", 20: "INFO", HTTP: "HTTP",
+                10: "DEBUG", 0: "NOTSET"}
+_CORE = ("timestamp", "level", "message", "logger", "service", "version", "environment",
+         "host", "pid", "module", "function", "line", "request_id", "trace_id", "span_id",
+         "exception")
+
+
+def level_name(level: int) -> str:
+    return _LEVEL_NAMES.get(level) or logging.getLevelName(level)
+
+
+class Entry:
+    """One record on its way to the sinks; the JSON line is encoded at most once."""
+
+    __slots__ = ("_line", "level", "message", "record", "time")
+
+    def __init__(self, level: int, when: float, record: dict[str, Any], message: str) -> None:
+        self.level = level
+        self.time = when
+        self.record = record
+        self.message = message
+        self._line: bytes | None = None
+
+    @property
+    def line(self) -> bytes:
+        line = self._line
+        if line is None:
+            line = self._line = json_line(self.record)
+        return line
+
+
+class Sink(Protocol):
+    """Where entries go. ``write`` must be cheap and must not block on I/O that can hang."""
+
+    name: str
+    min_level: int
+
+    def write(self, entry: Entry) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self, timeout: float) -> None: ...
+
+
+Observer: TypeAlias = Callable[[int, str, float], None]
+
+
+class Pipeline:
+    """Build records, redact them, and hand them to the sinks.
+
+    Args:
+        static: service identity fields added to every record (service, version, ...).
+        redactor: applied to message, fields, bound context and exception text; None
+            turns redaction off.
+        names: canonical field name -> output name (ECS/OTel mappings or custom).
+        max_message: messages and string fields longer than this are cut with a marker.
+        caller: add module/function/line from the caller's frame.
+        sinks: where entries go, each with its own minimum level.
+        observers: called with (level, message template, time) per record (stats,
+            pattern mining); must be cheap.
+    """
+
+    def __init__(
+        self,
+        *,
+        static: Mapping[str, Any],
+        redactor: Redactor | None,
+        names: Mapping[str, str] | None = None,
+        max_message: int = 16_384,
+        caller: bool = True,
+        sinks: Sequence[Sink] = (),
+        observers: Sequence[Observer] = (),
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        mapping = {k: k for k in _CORE}
+        mapping.update(names or {})
+        self.k = mapping
+        self._k_ts, self._k_level, self._k_msg, self._k_logger = (
+            mapping["timestamp"], mapping["level"], mapping["message"], mapping["logger"])
+        self._k_module, self._k_function, self._k_line = (
+            mapping["module"], mapping["function"], mapping["line"])
+        self._k_rid, self._k_tid, self._k_sid, self._k_exc = (
+            mapping["request_id"], mapping["trace_id"], mapping["span_id"], mapping["exception"])
+        self._reserved = frozenset(mapping.values())
+        self._raw_static = dict(static)
+        self._static = {mapping.get(k, k): v for k, v in static.items()}
+        self.redactor = redactor
+        self.max_message = max_message
+        self.caller = caller
+        self.sinks: list[Sink] = list(sinks)
+        self.observers: list[Observer] = list(observers)
+        self._on_error = on_error
+        self._ctx_src: Mapping[str, Any] | None = None
+        self._ctx_out: dict[str, Any] = {}
+
+    @classmethod
+    def field_names(cls, scheme: str, renames: Mapping[str, str]) -> dict[str, str]:
+        return {**FIELD_SETS.get(scheme, {}), **renames}
+
+    def refresh_pid(self) -> None:
+        """After fork: the child's pid."""
+        self._static[self.k.get("pid", "pid")] = os.getpid()
+
+    # -- the hot path ------------------------------------------------------------------
+    def emit(
+        self,
+        level: int,
+        logger: str,
+        message: str,
+        fields: Mapping[str, Any] | None,
+        *,
+        when: float | None = None,
+        exc_info: ExcInfo | None = None,
+        frame: FrameType | None = None,
+        origin: tuple[str, str, int] | None = None,
+        template: str | None = None,
+        level_text: str | None = None,
+    ) -> None:
+        try:
+            self._emit(level, logger, message, fields, when, exc_info, frame, origin,
+                       template, level_text)
+        except Exception:
+            if self._on_error is not None:
+                self._on_error("logs.pipeline")
+
+    def _emit(  # noqa: PLR0917 - positional on purpose: this is the hot path
+        self,
+        level: int,
+        logger: str,
+        message: str,
+        fields: Mapping[str, Any] | None,
+        when: float | None,
+        exc_info: ExcInfo | None,
+        frame: FrameType | None,
+        origin: tuple[str, str, int] | None,
+        template: str | None,
+        level_text: str | None,
+    ) -> None:
+        now = time.time() if when is None else when
+        red = self.redactor
+        if type(message) is not str:
+            message = str(message)
+        if len(message) > self.max_message:
+            message = _truncate(message, self.max_message)
+        shown = red.redact_str(message) if red is not None else message
+        record: dict[str, Any] = {
+            self._k_ts: timestamp(now),
+            self._k_level: level_text or level_name(level),
+            self._k_msg: shown,
+            self._k_logger: logger,
+        }
+        record.update(self._static)
+        if frame is not None:
+            record[self._k_module] = frame.f_globals.get("__name__", "?")
+            record[self._k_function] = frame.f_code.co_name
+            record[self._k_line] = frame.f_lineno
+        elif origin is not None:
+            record[self._k_module], record[self._k_function], record[self._k_line] = origin
+        rid = _context.request_id.get()
+        if rid is not None:
+            record[self._k_rid] = rid
+        tid = _context.trace_id.get()
+        if tid is not None:
+            record[self._k_tid] = tid
+            sid = _context.span_id.get()
+            if sid is not None:
+                record[self._k_sid] = sid
+        ctx = _context._bound.get()
+        if ctx:
+            if ctx is not self._ctx_src:
+                # Bound mappings are immutable snapshots: redact each one once.
+                out = self._fields(ctx)
+                self._ctx_src, self._ctx_out = ctx, out
+            record.update(self._ctx_out)
+        if fields:
+            reserved = self._reserved
+            for key, value in self._fields(fields).items():
+                record[key + "_" if key in reserved else key] = value
+        if exc_info is not None:
+            record[self._k_exc] = self._exception(exc_info)
+        if template is not None and template is not message:
+            template = red.redact_str(template) if red is not None else template
+        entry = Entry(level, now, record, template or shown)
+        for sink in self.sinks:
+            if level >= sink.min_level:
+                try:
+                    sink.write(entry)
+                except Exception:
+                    if self._on_error is not None:
+                        self._on_error(f"logs.sink.{sink.name}")
+        for observe in self.observers:
+            observe(level, entry.message, now)
+
+    def _fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        red = self.redactor
+        cap = self.max_message
+        out: dict[str, Any] = {}
+        for raw_key, raw in fields.items():
+            key = raw_key if type(raw_key) is str else str(raw_key)
+            value = raw
+            kind = type(raw)
+            if kind is str:
+                if len(raw) > cap:
+                    value = _truncate(raw, cap)
+                if red is not None:
+                    value = red.replacement if red.is_sensitive_key(key) else red.redact_str(value)
+            elif red is not None:
+                if red.is_sensitive_key(key):
+                    value = red.replacement
+                elif kind is not float and kind is not bool and raw is not None:
+                    value = red._walk(raw, 1, set())
+            out[key] = value
+        return out
+
+    def _exception(self, exc_info: ExcInfo) -> dict[str, Any]:
+        kind, value, tb = exc_info
+        try:
+            text = "".join(traceback.format_exception(kind, value, tb))
+        except Exception:
+            text = "<traceback unavailable>"
+        try:
+            message = str(value)
+        except Exception:
+            message = f"<unprintable {kind.__name__}>"
+        red = self.redactor
+        if red is not None:
+            text = red.redact_exception_text(text)
+            message = red.redact_exception_text(message)
+        module = getattr(kind, "__module__", "")
+        name = kind.__qualname__ if module in ("builtins", "") else f"{module}.{kind.__qualname__}"
+        return {"type": name, "value": _truncate(message, self.max_message),
+                "traceback": _truncate(text, self.max_message * 4)}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def flush(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.flush()
+            except Exception:
+                if self._on_error is not None:
+                    self._on_error(f"logs.sink.{sink.name}")
+
+    def close(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for sink in self.sinks:
+            try:
+                sink.close(max(0.0, deadline - time.monotonic()))
+            except Exception:
+                if self._on_error is not None:
+                    self._on_error(f"logs.sink.{sink.name}")
+
+
+def _truncate(text: str, cap: int) -> str:
+    if len(text) <= cap:
+        return text
+    return f"{text[:cap]}…[truncated {len(text) - cap} chars]"
+
+
+def identity(service: str, version: str, environment: str) -> dict[str, Any]:
+    """The static fields every record carries."""
+    return {"service": service, "version": version, "environment": environment,
+            "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def exc_info_now() -> ExcInfo | None:
+    kind, value, tb = sys.exc_info()
+    if kind is None or value is None:
+        return None
+    return kind, value, tb
