@@ -40,7 +40,21 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     _runtime.configure(settings)
     _setup_metrics(settings)
+    _setup_traces(settings)
+    _setup_errors(settings)
     return settings
+
+
+def _setup_traces(settings: Settings) -> None:
+    from .traces import configure as configure_traces
+
+    configure_traces(settings)  # also retires a previous configuration when now off
+
+
+def _setup_errors(settings: Settings) -> None:
+    from .errors import configure as configure_errors
+
+    configure_errors(settings)
 
 
 def _setup_metrics(settings: Settings) -> None:
@@ -82,6 +96,11 @@ def instrument(app: App, **overrides: Any) -> App:
         init(**overrides)
     from .integrations import instrument_app
 
+    current = _runtime.settings()
+    if current.traces.enabled and not current.traces.fastapi_native:
+        from .traces import disable_framework_tracing
+
+        disable_framework_tracing(app)
     result: App = instrument_app(app)
     return result
 

@@ -9,9 +9,11 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     WatchkeeperError
     ├── ConfigError                 invalid settings: names field, value and source
     ├── InstrumentationError        instrument() got something it cannot instrument
-    └── MetricError
-        ├── DuplicateMetricError    a name already registered with another shape
-        └── LabelError              wrong label names or values for a metric
+    ├── MetricError
+    │   ├── DuplicateMetricError    a name already registered with another shape
+    │   └── LabelError              wrong label names or values for a metric
+    ├── TracingError                tracing could not be set up (missing exporter extra)
+    └── ErrorCaptureError           error capture misconfigured (bad before_send)
 
 Each later stage adds its own small subtree here (PromQL, rules, notify, health, ...).
 """
@@ -24,9 +26,11 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "DuplicateMetricError",
+    "ErrorCaptureError",
     "InstrumentationError",
     "LabelError",
     "MetricError",
+    "TracingError",
     "WatchkeeperError",
 ]
 
@@ -76,3 +80,11 @@ class DuplicateMetricError(MetricError):
 
 class LabelError(MetricError):
     """Label names or values do not match the metric's definition."""
+
+
+class TracingError(WatchkeeperError):
+    """Tracing could not be set up (an exporter's package is missing, a bad exporter)."""
+
+
+class ErrorCaptureError(WatchkeeperError):
+    """Error capture was configured wrongly (e.g. a ``before_send`` that cannot be imported)."""

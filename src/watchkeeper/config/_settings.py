@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._errors import ErrorsSettings
 from ._logs import LogsSettings
 from ._metrics import MetricsSettings
 from ._service import ServiceSettings
+from ._traces import TracesSettings
 
 __all__ = ["Settings"]
 
@@ -19,3 +21,5 @@ class Settings(BaseModel):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logs: LogsSettings = Field(default_factory=lambda: LogsSettings())
+    traces: TracesSettings = Field(default_factory=TracesSettings)
+    errors: ErrorsSettings = Field(default_factory=ErrorsSettings)

@@ -74,6 +74,18 @@ def build_stack(settings: Settings) -> Stack:
 
         stack.hooks.append(HttpServerHook(registry(), settings.metrics))
         stack.add_endpoint(settings.metrics.path, metrics_endpoint(registry(), settings.metrics))
+    if settings.errors.enabled and "requests" in settings.errors.hooks:
+        from ..errors import request_hook as error_hook
+
+        stack.hooks.append(error_hook(settings))
+    # Tracing stays last: hooks run on_response in order, so the span (and the trace id
+    # in the log context) is still current while the others write lines and events.
+    if settings.traces.enabled:
+        from ..traces import request_hook as trace_hook
+
+        span_hook = trace_hook(settings)
+        if span_hook is not None:
+            stack.hooks.append(span_hook)
     return stack
 
 
