@@ -114,7 +114,7 @@ def configure(settings: Settings, redactor: Redactor | None = None,
             owned = _sampler is not None
             if _sampler is not None:
                 _sampler.delegate = sampler
-                _provider._resource = resource
+                _replace_resource(_provider, resource)
         assert _switch is not None
         _switch.processors = tuple(processors)
         from .._version import __version__
@@ -348,22 +348,17 @@ def _install_process_hooks(sigterm: bool) -> None:
         return
     _hooks_installed = True
     atexit.register(shutdown)
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork)
     if sigterm:
         _chain_sigterm()
 
 
-def _after_fork() -> None:
-    # A pre-fork worker is another process: its spans must say so.
-    state = _state
-    if state is None or not state.owned or _provider is None:
-        return
-    from opentelemetry.sdk.resources import Resource
-
-    resource = _provider._resource.merge(Resource({"process.pid": os.getpid()}))
-    _provider._resource = resource
-    state.tracer.resource = resource  # type: ignore[attr-defined]
+def _replace_resource(provider: Any, resource: Resource) -> None:
+    # The SDK has no public way to change a provider's resource; its own fork handler
+    # (which updates process.pid in pre-fork workers) uses these same internals.
+    with provider._tracers_lock:
+        provider._resource = resource
+        for tracer in provider._tracers.values():
+            tracer._set_resource(resource)
 
 
 def _chain_sigterm() -> None:
