@@ -89,7 +89,7 @@ class OtlpCapture:
             if predicate(spans):
                 return spans
             time.sleep(0.05)
-        raise AssertionError(f"condition not met; spans: {[s.name for s in self.spans]}")
+        raise AssertionError(f"condition not met; spans: {[(s.name, s.resource.get('process.pid')) for s in self.spans]}")
 
     def __enter__(self) -> OtlpCapture:
         self._thread.start()

@@ -11,6 +11,8 @@ from watchkeeper import traces
 
 PARENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN = "00f067aa0ba902b7"
+# The test's own httpx client must not be traced (it would inject its own traceparent).
+NO_CLIENT_PATCH = {"http_client": False}
 
 
 def _app() -> FastAPI:
@@ -44,7 +46,7 @@ def _server_spans() -> list[object]:
 
 async def test_one_server_span_per_request_with_http_conventions() -> None:
     app = _app()
-    watchkeeper.instrument(app, traces={"exporters": ["memory"],
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"],
                                         "trace_id_header": "X-Trace-Id"})
     async with _client(app) as client:
         response = await client.get("/items/3?q=1", headers={"user-agent": "t"})
@@ -66,7 +68,7 @@ async def test_one_server_span_per_request_with_http_conventions() -> None:
 
 async def test_incoming_traceparent_and_baggage_are_honoured() -> None:
     app = _app()
-    watchkeeper.instrument(app, traces={"exporters": ["memory"]})
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"]})
     async with _client(app) as client:
         response = await client.get("/items/1", headers={
             "traceparent": f"00-{PARENT_TRACE}-{PARENT_SPAN}-01", "baggage": "tenant=acme"})
@@ -83,7 +85,7 @@ async def test_incoming_traceparent_and_baggage_are_honoured() -> None:
 ])
 async def test_malformed_traceparent_starts_a_new_trace(header: str) -> None:
     app = _app()
-    watchkeeper.instrument(app, traces={"exporters": ["memory"]})
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"]})
     async with _client(app) as client:
         response = await client.get("/items/1", headers={"traceparent": header})
     assert response.status_code == 200
@@ -94,7 +96,7 @@ async def test_malformed_traceparent_starts_a_new_trace(header: str) -> None:
 
 async def test_exceptions_and_error_statuses() -> None:
     app = _app()
-    watchkeeper.instrument(app, traces={"exporters": ["memory"]})
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"]})
     async with _client(app) as client:
         assert (await client.get("/boom")).status_code == 500
         assert (await client.get("/missing")).status_code == 404
@@ -109,7 +111,7 @@ async def test_exceptions_and_error_statuses() -> None:
 
 async def test_unsampled_requests_add_no_header_and_export_nothing() -> None:
     app = _app()
-    watchkeeper.instrument(app, traces={"exporters": ["memory"], "sample_ratio": 0.0,
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"], "sample_ratio": 0.0,
                                         "trace_id_header": "X-Trace-Id"})
     async with _client(app) as client:
         response = await client.get("/items/1")
@@ -126,10 +128,39 @@ def test_wsgi_requests_get_server_spans() -> None:
     def hello(name: str) -> dict[str, str | None]:
         return {"trace": watchkeeper.current_trace_id()}
 
-    watchkeeper.instrument(app, traces={"exporters": ["memory"]})
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"]})
     response = app.test_client().get("/hello/x")
     response.close()  # the WSGI response ends (and the span with it) on close()
     (server,) = _server_spans()
     assert server.name == "GET /hello/<name>"
     assert response.json is not None
     assert response.json["trace"] == format(server.context.trace_id, "032x")
+
+
+def test_outgoing_httpx_and_requests_calls_get_client_spans_and_traceparent() -> None:
+    import requests
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("traceparent"))
+        return httpx.Response(503)
+
+    watchkeeper.init(traces={"exporters": ["memory"]})
+    with watchkeeper.span("job"), httpx.Client(transport=httpx.MockTransport(handler)) as c:
+        trace_id = watchkeeper.current_trace_id()
+        c.get("http://svc.local:8080/pay?token=abc")
+    with watchkeeper.span("job2"), pytest.raises(requests.ConnectionError):
+        requests.get("http://127.0.0.1:1/x", timeout=1)
+    spans = {s.name: s for s in traces.finished_spans()}
+    client = next(s for s in traces.finished_spans()
+                  if s.kind.name == "CLIENT" and s.attributes["server.port"] == 8080)
+    assert seen[0] is not None
+    assert seen[0].split("-")[1:3] == [trace_id, format(client.context.span_id, "016x")]
+    assert client.parent.span_id == spans["job"].context.span_id
+    assert client.attributes["url.full"] == "http://svc.local:8080/pay"
+    assert client.attributes["http.response.status_code"] == 503
+    assert client.status.status_code.name == "ERROR"
+    failed = next(s for s in traces.finished_spans()
+                  if s.kind.name == "CLIENT" and s.attributes["server.port"] == 1)
+    assert failed.attributes["error.type"] == "ConnectionError"

@@ -348,8 +348,20 @@ def _install_process_hooks(sigterm: bool) -> None:
         return
     _hooks_installed = True
     atexit.register(shutdown)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork)
     if sigterm:
         _chain_sigterm()
+
+
+def _after_fork() -> None:
+    # A pre-fork worker is another process and its spans must say so (the SDK only
+    # re-runs process-dependent detectors, which are off by default).
+    if _state is None or not _state.owned or _provider is None:
+        return
+    from opentelemetry.sdk.resources import Resource
+
+    _replace_resource(_provider, _provider.resource.merge(Resource({"process.pid": os.getpid()})))
 
 
 def _replace_resource(provider: Any, resource: Resource) -> None:
