@@ -89,7 +89,8 @@ class OtlpCapture:
             if predicate(spans):
                 return spans
             time.sleep(0.05)
-        raise AssertionError(f"condition not met; spans: {[(s.name, s.resource.get('process.pid')) for s in self.spans]}")
+        seen = [(s.name, s.resource.get("process.pid")) for s in self.spans]
+        raise AssertionError(f"condition not met; spans: {seen}")
 
     def __enter__(self) -> OtlpCapture:
         self._thread.start()

@@ -36,8 +36,8 @@ def _app() -> FastAPI:
 
 
 def _client(app: object) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),  # type: ignore[arg-type]
-                             base_url="http://test")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 def _server_spans() -> list[object]:
@@ -111,8 +111,9 @@ async def test_exceptions_and_error_statuses() -> None:
 
 async def test_unsampled_requests_add_no_header_and_export_nothing() -> None:
     app = _app()
-    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"], "sample_ratio": 0.0,
-                                        "trace_id_header": "X-Trace-Id"})
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH,
+                           traces={"exporters": ["memory"], "sample_ratio": 0.0,
+                                   "trace_id_header": "X-Trace-Id"})
     async with _client(app) as client:
         response = await client.get("/items/1")
     assert "x-trace-id" not in response.headers

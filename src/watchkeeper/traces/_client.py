@@ -14,8 +14,10 @@ __all__ = ["end_client_span", "start_client_span"]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def start_client_span(method: str, scheme: str, host: str, port: int | None, path: str,
-                      headers: MutableMapping[str, str]) -> Any:
+def start_client_span(  # noqa: PLR0917 - one call site per client library
+    method: str, scheme: str, host: str, port: int | None, path: str,
+    headers: MutableMapping[str, str],
+) -> Any:
     """Start a CLIENT span and write its context into ``headers``; None when tracing is
     off or suppressed (the exporters' own requests)."""
     state = current()
