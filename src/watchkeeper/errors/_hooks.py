@@ -19,7 +19,7 @@ from .._http_types import EndpointResponse, RequestRecord
 
 __all__ = ["ErrorRequestHook", "ensure_loop_handler", "install_process_hooks"]
 
-_installed: set[str] = set()
+_OURS = "_watchkeeper_hook"
 _loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 _Capture = Callable[..., Any]
 _capture: _Capture | None = None
@@ -33,11 +33,11 @@ def _call(exc: BaseException, mechanism: str) -> None:
 
 
 def install_process_hooks(capture: _Capture, hooks: list[str]) -> None:
-    """Point the process hooks at ``capture``; each is installed once per process."""
+    """Point the process hooks at ``capture``; a hook already ours is not wrapped again
+    (one that someone replaced since is wrapped anew, chaining to the replacement)."""
     global _capture
     _capture = capture
-    if "sys" in hooks and "sys" not in _installed:
-        _installed.add("sys")
+    if "sys" in hooks and not getattr(sys.excepthook, _OURS, False):
         previous_sys = sys.excepthook
 
         def excepthook(kind: type[BaseException], exc: BaseException,
@@ -45,9 +45,9 @@ def install_process_hooks(capture: _Capture, hooks: list[str]) -> None:
             _call(exc, "sys.excepthook")
             previous_sys(kind, exc, tb)
 
+        setattr(excepthook, _OURS, True)
         sys.excepthook = excepthook
-    if "threads" in hooks and "threads" not in _installed:
-        _installed.add("threads")
+    if "threads" in hooks and not getattr(threading.excepthook, _OURS, False):
         previous_thread = threading.excepthook
 
         def thread_hook(args: threading.ExceptHookArgs) -> None:
@@ -55,6 +55,7 @@ def install_process_hooks(capture: _Capture, hooks: list[str]) -> None:
                 _call(args.exc_value, "threading.excepthook")
             previous_thread(args)
 
+        setattr(thread_hook, _OURS, True)
         threading.excepthook = thread_hook
     if "asyncio" in hooks:
         ensure_loop_handler()

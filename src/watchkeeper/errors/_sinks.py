@@ -80,8 +80,7 @@ class SentrySink:
         self._sdk = sentry_sdk
         if not sentry_sdk.get_client().is_active():
             sentry_sdk.init(dsn=dsn, release=release, environment=environment,
-                            default_integrations=False, traces_sample_rate=None,
-                            send_default_pii=False)
+                            default_integrations=False, traces_sample_rate=None)
 
     def send(self, event: dict[str, Any]) -> None:
         self._sdk.capture_event(to_sentry(event))  # type: ignore[arg-type]
