@@ -96,11 +96,11 @@ def instrument(app: App, **overrides: Any) -> App:
         init(**overrides)
     from .integrations import instrument_app
 
-    current = _runtime.settings()
-    if current.traces.enabled and not current.traces.fastapi_native:
-        from .traces import disable_framework_tracing
+    if not _runtime.settings().traces.fastapi_native:
+        from .traces import current as tracing, disable_framework_tracing
 
-        disable_framework_tracing(app)
+        if tracing() is not None:
+            disable_framework_tracing(app)
     result: App = instrument_app(app)
     return result
 

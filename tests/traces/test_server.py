@@ -165,3 +165,33 @@ def test_outgoing_httpx_and_requests_calls_get_client_spans_and_traceparent() ->
     failed = next(s for s in traces.finished_spans()
                   if s.kind.name == "CLIENT" and s.attributes["server.port"] == 1)
     assert failed.attributes["error.type"] == "ConnectionError"
+
+
+async def test_duration_histogram_carries_the_trace_id_as_exemplar() -> None:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    app = _app()
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"]})
+    async with _client(app) as client:
+        trace_id = (await client.get("/items/5")).json()["trace"]
+        openmetrics = (await client.get(
+            "/metrics", headers={"accept": "application/openmetrics-text"})).text
+        plain = (await client.get("/metrics")).text
+    assert "# {" not in plain  # the 0.0.4 text format has no exemplars
+    families = {f.name: f for f in text_string_to_metric_families(openmetrics)}
+    buckets = [s for s in families["http_request_duration_seconds"].samples
+               if s.name.endswith("_bucket") and s.exemplar is not None]
+    assert len(buckets) == 1
+    assert buckets[0].exemplar.labels == {"trace_id": trace_id}
+    assert buckets[0].labels["route"] == "/items/{item_id}"
+
+
+async def test_unsampled_requests_leave_no_exemplar() -> None:
+    app = _app()
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH,
+                           traces={"exporters": ["memory"], "sample_ratio": 0.0})
+    async with _client(app) as client:
+        await client.get("/items/5")
+        text = (await client.get(
+            "/metrics", headers={"accept": "application/openmetrics-text"})).text
+    assert "trace_id" not in text

@@ -30,7 +30,10 @@ class TracesSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = True
+    enabled: bool | Literal["auto"] = "auto"
+    """``auto``: on when an exporter is configured (here or in ``OTEL_*``), so services
+    that export nothing pay nothing; ``true`` also traces with no exporter, for trace ids
+    in logs and error events."""
     exporters: CommaList | None = None
     """``otlp`` (= ``otlp_http``), ``otlp_grpc``, ``console``, ``memory``, ``hub``, ``none``.
     Default: ``$OTEL_TRACES_EXPORTER``, else ``otlp`` when an OTLP endpoint is set in the

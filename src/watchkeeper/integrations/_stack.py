@@ -80,7 +80,7 @@ def build_stack(settings: Settings) -> Stack:
         stack.hooks.append(error_hook(settings))
     # Tracing stays last: hooks run on_response in order, so the span (and the trace id
     # in the log context) is still current while the others write lines and events.
-    if settings.traces.enabled:
+    if settings.traces.enabled is not False:
         from ..traces import request_hook as trace_hook
 
         span_hook = trace_hook(settings)

@@ -29,28 +29,47 @@ def hex_ids(span: Span) -> tuple[str, str] | None:
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 
 
-def activate(span: Span, parent: Context | None = None) -> Activation:
-    """Make ``span`` current in this task/thread; returns what :func:`deactivate` undoes."""
-    from opentelemetry.context import attach
+def _otel() -> tuple[Any, Any, Any]:
+    # Bound once on first use: a per-call ``from ... import`` costs more than the call.
+    global _ATTACH, _DETACH, _SET_SPAN
+    from opentelemetry.context import attach, detach
     from opentelemetry.trace import set_span_in_context
 
-    token = attach(set_span_in_context(span, parent))
-    ids = hex_ids(span)
-    if ids is None:
+    _ATTACH, _DETACH, _SET_SPAN = attach, detach, set_span_in_context
+    return attach, detach, set_span_in_context
+
+
+_ATTACH: Any = None
+_DETACH: Any = None
+_SET_SPAN: Any = None
+_TRACE_ID = _context.trace_id
+_SPAN_ID = _context.span_id
+
+
+def activate(span: Span, parent: Context | None = None) -> Activation:
+    """Make ``span`` current in this task/thread; returns what :func:`deactivate` undoes."""
+    attach, set_span = _ATTACH, _SET_SPAN
+    if attach is None:
+        attach, _, set_span = _otel()
+    token = attach(set_span(span, parent))
+    ctx = span.get_span_context()
+    if not ctx.trace_id:
         return token, None, None
-    return token, _context.trace_id.set(ids[0]), _context.span_id.set(ids[1])
+    return (token, _TRACE_ID.set(format(ctx.trace_id, "032x")),
+            _SPAN_ID.set(format(ctx.span_id, "016x")))
 
 
 def deactivate(activation: Activation) -> None:
-    from opentelemetry.context import detach
-
     token, trace_token, span_token = activation
     try:
         if span_token is not None:
-            _context.span_id.reset(span_token)
+            _SPAN_ID.reset(span_token)
         if trace_token is not None:
-            _context.trace_id.reset(trace_token)
+            _TRACE_ID.reset(trace_token)
     except ValueError:
         # Created in another context (a generator resumed elsewhere): nothing to undo here.
         pass
+    detach = _DETACH
+    if detach is None:
+        _, detach, _ = _otel()
     detach(token)

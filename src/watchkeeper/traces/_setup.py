@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from ..logs import Redactor
     from ._processor import BoundedBatchProcessor
 
-__all__ = ["TracingState", "configure", "current", "flush", "resource_attributes", "shutdown"]
+__all__ = ["TracingState", "configure", "current", "exporter_names", "flush",
+           "resource_attributes", "shutdown", "tracing_wanted"]
 
 _log = logging.getLogger("watchkeeper.traces")
 _lock = threading.RLock()
@@ -85,7 +86,7 @@ def configure(settings: Settings, redactor: Redactor | None = None,
         _state = None
         if old is not None:
             _retire(old)
-        if not traces.enabled:
+        if not tracing_wanted(traces):
             return None
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider as SdkProvider
@@ -258,6 +259,13 @@ def _batch_value(traces: TracesSettings, name: str) -> float:
         except ValueError:
             _log.warning("ignoring %s=%r: not a number", _ENV[name], raw)
     return _DEFAULTS[name]
+
+
+def tracing_wanted(traces: TracesSettings) -> bool:
+    """Whether the settings turn tracing on (``auto``: when something is exported)."""
+    if traces.enabled == "auto":
+        return bool(exporter_names(traces))
+    return bool(traces.enabled)
 
 
 def exporter_names(traces: TracesSettings) -> list[str]:
