@@ -195,3 +195,13 @@ async def test_unsampled_requests_leave_no_exemplar() -> None:
         text = (await client.get(
             "/metrics", headers={"accept": "application/openmetrics-text"})).text
     assert "trace_id" not in text
+
+
+async def test_fastapi_builtin_tracing_runs_only_when_asked_for() -> None:
+    app = _app()
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH,
+                           traces={"exporters": ["memory"], "fastapi_native": True})
+    async with _client(app) as client:
+        await client.get("/items/1")
+    # FastAPI's own tracer adds its spans: the double cost the default avoids.
+    assert len(traces.finished_spans()) > 2
