@@ -104,11 +104,11 @@ def http_table(rounds: int, seconds: float, connections: int) -> str:
 def span_table(number: int) -> str:
     """µs per span, both with a batch processor and an exporter that discards."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-    from _harness import table
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
     import watchkeeper
+    from _harness import table
 
     class Discard(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:

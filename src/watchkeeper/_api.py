@@ -97,7 +97,8 @@ def instrument(app: App, **overrides: Any) -> App:
     from .integrations import instrument_app
 
     if not _runtime.settings().traces.fastapi_native:
-        from .traces import current as tracing, disable_framework_tracing
+        from .traces import current as tracing
+        from .traces import disable_framework_tracing
 
         if tracing() is not None:
             disable_framework_tracing(app)
