@@ -97,11 +97,10 @@ def instrument(app: App, **overrides: Any) -> App:
     from .integrations import instrument_app
 
     if not _runtime.settings().traces.fastapi_native:
-        from .traces import current as tracing
-        from .traces import disable_framework_tracing
+        from . import traces
 
-        if tracing() is not None:
-            disable_framework_tracing(app)
+        if traces.current() is not None:
+            traces.disable_framework_tracing(app)
     result: App = instrument_app(app)
     return result
 

@@ -38,6 +38,7 @@ print("ok")
 
 
 def test_an_existing_provider_is_reused() -> None:
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=False,
-                         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=60)
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                         check=False, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+                         timeout=60)
     assert out.stdout.strip() == "ok", out.stderr
