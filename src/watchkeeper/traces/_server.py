@@ -43,6 +43,11 @@ class ServerSpanHook:
 
         self._tracer = state.tracer
         self._extract = propagate.extract
+        # With the default W3C propagators, a request without their headers has nothing to
+        # extract: two header lookups instead of the propagator machinery.
+        self._w3c_only = sorted(type(p).__name__ for p in getattr(
+            propagate.get_global_textmap(), "_propagators", ())) == [
+            "TraceContextTextMapPropagator", "W3CBaggagePropagator"]
         self._getter: Any = _RecordGetter()
         self._server = SpanKind.SERVER
         self._error = StatusCode.ERROR
@@ -50,7 +55,11 @@ class ServerSpanHook:
         self._header = settings.trace_id_header
 
     def on_request(self, record: RequestRecord) -> EndpointResponse | None:
-        parent = self._extract(record, getter=self._getter)  # malformed input: ignored
+        if self._w3c_only and record.header("traceparent") is None and \
+                record.header("baggage") is None:
+            parent = None
+        else:
+            parent = self._extract(record, getter=self._getter)  # malformed: ignored
         attributes: dict[str, Any] = {
             "http.request.method": record.method,
             "url.path": record.path,
