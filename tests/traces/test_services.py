@@ -100,3 +100,16 @@ def test_exporter_down_drops_are_counted_and_requests_unaffected() -> None:
     dropped = value(metrics, "watchkeeper_spans_dropped_total")
     assert dropped is not None
     assert dropped > 0
+
+
+def test_spans_are_flushed_when_uvicorn_stops(otlp: OtlpCapture) -> None:
+    # A minute between exports: the span can only arrive through the shutdown flush
+    # (uvicorn re-raises SIGTERM after its shutdown, so atexit alone would not run).
+    port = free_port()
+    env = _env(otlp.endpoint, "svc-stop", OTEL_BSP_SCHEDULE_DELAY="60000")
+    with serve(uvicorn("chain_app:app", port), port, env, cwd=APPS) as base:
+        trace_id = httpx.get(f"{base}/hop", timeout=10).json()["trace"]
+        time.sleep(0.5)
+        assert not otlp.spans
+    spans = otlp.wait_for(lambda s: any(x.trace_id == trace_id for x in s), timeout=10)
+    assert any(s.name == "GET /hop" for s in spans)

@@ -54,6 +54,9 @@ class TracesSettings(BaseModel):
     fastapi_native: bool = False
     """Let FastAPI's built-in telemetry run too (two tracers per request); off by default."""
     flush_on_sigterm: bool = True
+    otlp_encoder: Literal["watchkeeper", "sdk"] = "watchkeeper"
+    """``watchkeeper``: the cached hand-written protobuf encoder (same bytes, 2-3x less
+    CPU on the export thread); ``sdk``: the exporter's own."""
 
     @field_validator("exporters")
     @classmethod

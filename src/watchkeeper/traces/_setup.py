@@ -334,7 +334,12 @@ def _exporter(name: str, traces: TracesSettings) -> SpanExporter:
             endpoint = base if base.rstrip("/").endswith("/v1/traces") else \
                 base.rstrip("/") + "/v1/traces"
         headers = dict(traces.otlp_headers) if name != "hub" else None
-        return OTLPSpanExporter(endpoint=endpoint, headers=headers or None, timeout=timeout)
+        exporter = OTLPSpanExporter(endpoint=endpoint, headers=headers or None, timeout=timeout)
+        if traces.otlp_encoder == "watchkeeper":
+            from ._otlp import fast_exporter
+
+            exporter = fast_exporter(exporter)
+        return exporter
     if name == "otlp_grpc":
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
