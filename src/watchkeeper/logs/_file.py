@@ -73,6 +73,12 @@ class FileSink:
 
     def write(self, entry: Entry) -> None:
         line = entry.line
+        if not self.max_bytes and self._next_rollover == float("inf"):
+            # No rotation: the buffered file is thread-safe on its own; skip our lock.
+            self._file.write(line)
+            if entry.level >= 30 or self.flush_interval <= 0 or flusher.every_line:
+                self._file.flush()
+            return
         with self._lock:
             if (self.max_bytes and self._size and self._size + len(line) > self.max_bytes) or (
                 entry.time >= self._next_rollover

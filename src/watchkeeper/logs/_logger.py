@@ -118,6 +118,8 @@ def get_logger(name: str | None = None) -> Logger:
 _STD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__
 ) | {"message", "asctime", "taskName", "color_message"}
+# ``extra=`` keys are set after __init__'s attributes, so they are at the end of __dict__.
+_N_STD = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 
 
 class BridgeHandler(logging.Handler):
@@ -144,8 +146,9 @@ class BridgeHandler(logging.Handler):
         except Exception:
             message = f"{record.msg!r} % {record.args!r} (bad log arguments)"
         attrs = record.__dict__
-        extra_keys = attrs.keys() - _STD_ATTRS
-        fields = {k: attrs[k] for k in attrs if k in extra_keys} if extra_keys else None
+        fields: dict[str, Any] | None = None
+        if len(attrs) > _N_STD:
+            fields = {k: attrs[k] for k in list(attrs)[_N_STD:] if k not in _STD_ATTRS}
         exc = record.exc_info
         exc_info = exc if exc and exc[0] is not None and exc[1] is not None else None
         if exc_info is None and record.exc_text:

@@ -91,7 +91,7 @@ class LogStats:
     def __init__(self, *, max_clusters: int = 1000, similarity: float = 0.4, depth: int = 4,
                  queue_size: int = 10_000, mine: bool = True, engine: str = "auto",
                  interval: float = 0.5) -> None:
-        self.counts: collections.Counter[int] = collections.Counter()
+        self.counts: dict[int, int] = {}
         self.unmined = 0
         self._queue: collections.deque[tuple[int, str, float]] = collections.deque(
             maxlen=queue_size)
@@ -102,6 +102,8 @@ class LogStats:
         self._miner_args = (max_clusters, similarity, depth)
         self._engine = engine
         self._miner: _ExactMiner | _DrainMiner | None = None
+        # Most log calls repeat a message verbatim: remember its cluster, skip the miner.
+        self._seen: dict[str, int] = {}
         self._mine = mine
         self._interval = interval
         self._stop = threading.Event()
@@ -113,7 +115,8 @@ class LogStats:
 
     # -- hot path ------------------------------------------------------------------------
     def observe(self, level: int, message: str, when: float) -> None:
-        self.counts[level] += 1
+        counts = self.counts
+        counts[level] = counts.get(level, 0) + 1
         if self._mine:
             queue = self._queue
             if len(queue) >= self._queue_size:
@@ -151,6 +154,14 @@ class LogStats:
                     level, message, when = queue.popleft()
                 except IndexError:
                     break
+                cid = self._seen.get(message)
+                pattern = self._patterns.get(cid) if cid is not None else None
+                if pattern is not None:
+                    pattern.count += 1
+                    pattern.last_seen = max(pattern.last_seen, when)
+                    name = level_name(level)
+                    pattern.levels[name] = pattern.levels.get(name, 0) + 1
+                    continue
                 try:
                     found = miner.add(message[:2048])
                 except Exception:
@@ -159,6 +170,8 @@ class LogStats:
                     self.unmined += 1
                     continue
                 cid, template = found
+                if len(self._seen) < 10_000:
+                    self._seen[message] = cid
                 pattern = self._patterns.get(cid)
                 if pattern is None:
                     pattern = self._patterns[cid] = Pattern(template, 0, when, when,

@@ -172,14 +172,17 @@ class Pipeline:
             message = str(message)
         if len(message) > self.max_message:
             message = _truncate(message, self.max_message)
-        shown = red.redact_str(message) if red is not None else message
+        if red is None:
+            shown = message
+        else:
+            shown = red._str_cache.get(message) or red.redact_str(message)
         record: dict[str, Any] = {
             self._k_ts: timestamp(now),
             self._k_level: level_text or level_name(level),
             self._k_msg: shown,
             self._k_logger: logger,
+            **self._static,
         }
-        record.update(self._static)
         if frame is not None:
             record[self._k_module] = frame.f_globals.get("__name__", "?")
             record[self._k_function] = frame.f_code.co_name
@@ -225,20 +228,34 @@ class Pipeline:
         red = self.redactor
         cap = self.max_message
         out: dict[str, Any] = {}
-        for raw_key, raw in fields.items():
+        if red is None:
+            for raw_key, value in fields.items():
+                key = raw_key if type(raw_key) is str else str(raw_key)
+                out[key] = _truncate(value, cap) if type(value) is str else value
+            return out
+        # The redactor's caches, read inline: this loop runs for every field of every line.
+        key_cache = red._key_cache
+        str_cache = red._str_cache
+        for raw_key, value in fields.items():
             key = raw_key if type(raw_key) is str else str(raw_key)
-            value = raw
-            kind = type(raw)
+            sensitive = key_cache.get(key)
+            if sensitive is None:
+                sensitive = red.is_sensitive_key(key)
+            if sensitive:
+                out[key] = red.replacement
+                continue
+            kind = type(value)
             if kind is str:
-                if len(raw) > cap:
-                    value = _truncate(raw, cap)
-                if red is not None:
-                    value = red.replacement if red.is_sensitive_key(key) else red.redact_str(value)
-            elif red is not None:
-                if red.is_sensitive_key(key):
-                    value = red.replacement
-                elif kind is not float and kind is not bool and raw is not None:
-                    value = red._walk(raw, 1, set())
+                if len(value) >= 8:
+                    hit = str_cache.get(value)
+                    if hit is None:
+                        hit = red.redact_str(_truncate(value, cap))
+                    value = hit
+            elif kind is int:
+                if value > 10**12:
+                    value = red._walk(value, 1, set())
+            elif kind is not float and kind is not bool and value is not None:
+                value = red._walk(value, 1, set())
             out[key] = value
         return out
 
