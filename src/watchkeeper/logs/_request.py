@@ -99,6 +99,12 @@ class RequestLogHook:
             self._access_line(record)
         finally:
             token = record.state.pop("logs.token", None)
+            raw = record.server_state
+            if "type" in raw and raw.get("type") == "http":
+                # ASGI: each request runs in its own task, whose context ends with it.
+                # Keeping the id lets the server's own error log for this request (uvicorn
+                # logs "Exception in ASGI application" after we return) carry it.
+                token = None
             if token is not None:
                 try:
                     _context.request_id.reset(token)
