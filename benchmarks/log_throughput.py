@@ -243,7 +243,8 @@ def latency(calls: int) -> dict[str, tuple[float, float]]:
                 if i % 100 == 99:
                     time.sleep(0.001)  # requests arrive over time, not in one burst
             samples.sort()
-            out[name] = (samples[len(samples) // 2] / 1000, samples[int(len(samples) * 0.99)] / 1000)
+            out[name] = (samples[len(samples) // 2] / 1000,
+                         samples[int(len(samples) * 0.99)] / 1000)
             logs.shutdown(0.5)
             logs.reset()
             print(f"  {name:25s} p50 {out[name][0]:.1f} us  p99 {out[name][1]:.1f} us",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import watchkeeper.logs as logs
+from watchkeeper import logs
 
 
 def test_public_api_is_pinned() -> None:
@@ -22,4 +22,5 @@ def test_capture_logs_helper_without_configure() -> None:
     with logs.capture_logs() as captured:
         logs.get_logger("app").info("paid", order_id=1, password="hunter2")
     (rec,) = captured.find(message="paid")
-    assert rec["order_id"] == 1 and rec["password"] == "[REDACTED]"
+    assert rec["order_id"] == 1
+    assert rec["password"] == "[REDACTED]"

@@ -98,20 +98,27 @@ def test_access_line_and_request_id_round_trip(server: Server) -> None:
     assert response.headers["x-request-id"] == "req-abc-123"
     (access,) = server.wait_for(lambda r: r.get("logger") == "watchkeeper.access"
                                 and r.get("path") == "/items/42")
-    assert access["level"] == "HTTP" and access["request_id"] == "req-abc-123"
-    assert access["route"] == "/items/{item_id}" and access["status"] == 200
-    assert access["method"] == "GET" and access["duration_ms"] >= 0
-    assert access["service"] == "shop" and access["client_ip"] == "127.0.0.1"
+    assert access["level"] == "HTTP"
+    assert access["request_id"] == "req-abc-123"
+    assert access["route"] == "/items/{item_id}"
+    assert access["status"] == 200
+    assert access["method"] == "GET"
+    assert access["duration_ms"] >= 0
+    assert access["service"] == "shop"
+    assert access["client_ip"] == "127.0.0.1"
     (app_line,) = server.wait_for(lambda r: r.get("message") == "item fetched")
-    assert app_line["request_id"] == "req-abc-123" and app_line["user"] == "u-1"
-    assert app_line["password"] == "[REDACTED]" and app_line["item_id"] == 42
+    assert app_line["request_id"] == "req-abc-123"
+    assert app_line["user"] == "u-1"
+    assert app_line["password"] == "[REDACTED]"
+    assert app_line["item_id"] == 42
 
 
 def test_unsafe_request_id_is_replaced(server: Server) -> None:
     evil = 'x" injected\nline'
     response = httpx.get(server.base + "/items/7", headers={"X-Request-ID": "a" * 500})
     rid = response.headers["x-request-id"]
-    assert rid != "a" * 500 and len(rid) == 32
+    assert rid != "a" * 500
+    assert len(rid) == 32
     response = httpx.get(server.base + "/items/8",
                          headers={"X-Request-ID": evil.replace("\n", " ")})
     assert response.headers["x-request-id"] != evil.replace("\n", " ")
@@ -127,16 +134,19 @@ def test_context_across_gather_executor_and_threadpool(server: Server) -> None:
     assert len(parts) == 3
     assert all(p["request_id"] == rid1 and p["user"] == "u-gather" for p in parts)
     (executor,) = [r for r in server.records() if r.get("message") == "in executor"]
-    assert executor["request_id"] == rid1 and executor["user"] == "u-gather"
+    assert executor["request_id"] == rid1
+    assert executor["user"] == "u-gather"
     (sync,) = server.wait_for(lambda r: r.get("message") == "sync endpoint in threadpool")
-    assert sync["request_id"] == rid2 and sync["user"] == "u-sync"
+    assert sync["request_id"] == rid2
+    assert sync["user"] == "u-sync"
     assert sync["level"] == "WARNING"
 
 
 def test_slow_request_is_a_warning(server: Server) -> None:
     httpx.get(server.base + "/slow")
     (line,) = server.wait_for(lambda r: r.get("path") == "/slow")
-    assert line["level"] == "WARNING" and line["slow"] is True
+    assert line["level"] == "WARNING"
+    assert line["slow"] is True
 
 
 def test_uvicorn_error_log_arrives_once_as_json(server: Server) -> None:
@@ -152,7 +162,8 @@ def test_uvicorn_error_log_arrives_once_as_json(server: Server) -> None:
     assert errors[0]["exception"]["type"] == "RuntimeError"
     assert "abc123secret" not in orjson.dumps(errors[0]).decode()
     (access,) = server.wait_for(lambda r: r.get("path") == "/boom")
-    assert access["status"] == 500 and access["level"] == "ERROR"
+    assert access["status"] == 500
+    assert access["level"] == "ERROR"
     # The server's own error line for this request carries the request's id.
     assert errors[0]["request_id"] == access["request_id"]
     # Starlette's ServerErrorMiddleware answers 500s outside the watchkeeper middleware,

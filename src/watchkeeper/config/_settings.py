@@ -18,4 +18,4 @@ class Settings(BaseModel):
 
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
-    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())
+    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())  # noqa: PLW0108

@@ -172,10 +172,8 @@ class Pipeline:
             message = str(message)
         if len(message) > self.max_message:
             message = _truncate(message, self.max_message)
-        if red is None:
-            shown = message
-        else:
-            shown = red._str_cache.get(message) or red.redact_str(message)
+        shown = message if red is None else (
+            red._str_cache.get(message) or red.redact_str(message))
         record: dict[str, Any] = {
             self._k_ts: timestamp(now),
             self._k_level: level_text or level_name(level),
@@ -236,8 +234,9 @@ class Pipeline:
         # The redactor's caches, read inline: this loop runs for every field of every line.
         key_cache = red._key_cache
         str_cache = red._str_cache
-        for raw_key, value in fields.items():
+        for raw_key, raw in fields.items():
             key = raw_key if type(raw_key) is str else str(raw_key)
+            value = raw
             sensitive = key_cache.get(key)
             if sensitive is None:
                 sensitive = red.is_sensitive_key(key)
