@@ -63,8 +63,8 @@ class _DrainMiner:
     def __init__(self, max_clusters: int, similarity: float, depth: int) -> None:
         import logging
 
-        from drain3 import TemplateMiner  # type: ignore[import-untyped]
-        from drain3.template_miner_config import (  # type: ignore[import-untyped]
+        from drain3 import TemplateMiner  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        from drain3.template_miner_config import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
             TemplateMinerConfig,
         )
 

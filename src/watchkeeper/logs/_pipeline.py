@@ -120,8 +120,8 @@ class Pipeline:
         self.sinks: list[Sink] = list(sinks)
         self.observers: list[Observer] = list(observers)
         self._on_error = on_error
-        self._ctx_src: Mapping[str, Any] | None = None
-        self._ctx_out: dict[str, Any] = {}
+        # (bound mapping, its redacted copy) in one attribute, so threads swap it atomically.
+        self._ctx_cache: tuple[Mapping[str, Any] | None, dict[str, Any]] = (None, {})
 
     @classmethod
     def field_names(cls, scheme: str, renames: Mapping[str, str]) -> dict[str, str]:
@@ -198,11 +198,14 @@ class Pipeline:
                 record[self._k_sid] = sid
         ctx = _context._bound.get()
         if ctx:
-            if ctx is not self._ctx_src:
+            cached = self._ctx_cache
+            if cached[0] is ctx:
+                record.update(cached[1])
+            else:
                 # Bound mappings are immutable snapshots: redact each one once.
                 out = self._fields(ctx)
-                self._ctx_src, self._ctx_out = ctx, out
-            record.update(self._ctx_out)
+                self._ctx_cache = (ctx, out)
+                record.update(out)
         if fields:
             reserved = self._reserved
             for key, value in self._fields(fields).items():
