@@ -196,3 +196,27 @@ def test_pipeline_never_raises_into_the_app(captured: Any) -> None:
     pipeline.sinks.insert(0, Boom())
     logs.get_logger("app").info("still written")
     assert captured.records[0]["message"] == "still written"
+
+
+def _helper_logs(stacklevel: int) -> None:
+    logging.getLogger("lib").info("from helper", stacklevel=stacklevel)
+
+
+def test_fast_find_caller_matches_the_stdlib(captured: Any) -> None:
+    from watchkeeper.logs import _caller
+
+    def origin() -> tuple[Any, ...]:
+        _helper_logs(1)
+        _helper_logs(2)
+        return tuple((r["function"], r["line"]) for r in captured.records[-2:])
+
+    fast = origin()
+    _caller.uninstall()
+    try:
+        slow = origin()
+    finally:
+        _caller.install()
+    assert fast[0][0] == "_helper_logs"
+    assert fast[1][0] == "origin"
+    assert [f for f, _ in fast] == [f for f, _ in slow]
+    assert fast[0][1] == slow[0][1]

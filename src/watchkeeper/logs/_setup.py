@@ -19,6 +19,7 @@ import time
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from . import _caller
 from ._file import FileSink
 from ._http_sinks import ElasticsearchSink, HttpJsonSink, LokiSink, OtlpLogSink
 from ._logger import BridgeHandler, state
@@ -131,6 +132,8 @@ def configure(
         _installed.stats = stats
         _installed.settings = logs
         _install_root(logs)
+        if logs.caller:
+            _caller.install()
         adopt_library_loggers()
         _apply_levels(logs)
         if logs.capture_warnings:
@@ -372,6 +375,7 @@ def reset() -> None:
         if _installed.stats is not None:
             _installed.stats.stop()
             _installed.stats = None
+        _caller.uninstall()
         root = logging.getLogger()
         if _installed.handler is not None:
             root.removeHandler(_installed.handler)
