@@ -232,7 +232,8 @@ SCRIPT = textwrap.dedent("""
     for i in range(50):
         log.info("pending", i=i)
     print("ready", flush=True)
-    time.sleep(30)
+    if sys.argv[2] == "wait":
+        time.sleep(30)
 """)
 
 
@@ -241,7 +242,7 @@ def test_sigterm_flushes_pending_records(tmp_path: Any) -> None:
     script = tmp_path / "app.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, str(script), f"{server.url}/logs"],
+    proc = subprocess.Popen([sys.executable, str(script), f"{server.url}/logs", "wait"],
                             stdout=subprocess.PIPE, env=env)
     try:
         assert proc.stdout is not None
@@ -256,4 +257,19 @@ def test_sigterm_flushes_pending_records(tmp_path: Any) -> None:
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+        server.close()
+
+
+def test_normal_exit_flushes_pending_records(tmp_path: Any) -> None:
+    server = CaptureHTTP()
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    try:
+        done = subprocess.run([sys.executable, str(script), f"{server.url}/logs", "exit"],
+                              capture_output=True, env=env, timeout=20, check=True)
+        assert done.stdout.strip() == b"ready"
+        got = [rec["i"] for _, _, body in server.requests for rec in orjson.loads(body)]
+        assert sorted(got) == list(range(50))
+    finally:
         server.close()

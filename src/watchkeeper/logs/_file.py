@@ -57,7 +57,9 @@ class FileSink:
         self.retention = retention
         self.flush_interval = flush_interval
         self._clock = clock
-        self._lock = threading.Lock()
+        # Re-entrant: the SIGTERM handler may close the sink while the interrupted main
+        # thread is inside write().
+        self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115
         self._size = self.path.stat().st_size
