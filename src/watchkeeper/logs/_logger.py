@@ -98,7 +98,11 @@ class Logger:
             self._std.log(level, "%s", text, exc_info=exc_info, stacklevel=3)
             return
         frame = sys._getframe(2) if pipeline.caller else None
-        pipeline.emit(level, self.name, message, fields, exc_info=exc_info, frame=frame)
+        try:
+            pipeline._emit(level, self.name, message, fields, None, exc_info, frame, None,
+                           None, None)
+        except Exception:
+            pipeline.failed("logs.pipeline")
 
 
 _loggers: dict[str, Logger] = {}
@@ -155,10 +159,11 @@ class BridgeHandler(logging.Handler):
             fields = {**(fields or {}), "exc_text": record.exc_text}
         if record.stack_info:
             fields = {**(fields or {}), "stack": record.stack_info}
-        pipeline.emit(
-            record.levelno, record.name, message, fields,
-            when=record.created, exc_info=exc_info,
-            origin=(record.module, record.funcName, record.lineno),
-            template=record.msg if isinstance(record.msg, str) else None,
-            level_text=record.levelname,
-        )
+        try:
+            pipeline._emit(
+                record.levelno, record.name, message, fields, record.created, exc_info,
+                None, (record.module, record.funcName, record.lineno),
+                record.msg if isinstance(record.msg, str) else None, record.levelname,
+            )
+        except Exception:
+            pipeline.failed("logs.pipeline")

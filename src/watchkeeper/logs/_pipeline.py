@@ -7,6 +7,7 @@ their own state), and it never raises into the caller.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -150,8 +151,13 @@ class Pipeline:
             self._emit(level, logger, message, fields, when, exc_info, frame, origin,
                        template, level_text)
         except Exception:
-            if self._on_error is not None:
-                self._on_error("logs.pipeline")
+            self.failed("logs.pipeline")
+
+    def failed(self, component: str) -> None:
+        """Count an internal failure (the app never sees it)."""
+        if self._on_error is not None:
+            with contextlib.suppress(Exception):
+                self._on_error(component)
 
     def _emit(  # noqa: PLR0917 - positional on purpose: this is the hot path
         self,
