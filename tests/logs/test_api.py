@@ -11,7 +11,8 @@ def test_public_api_is_pinned() -> None:
         "PermanentError", "Pipeline", "Redactor", "Shipper", "Sink", "StreamSink",
         "SyslogSink", "bind", "bound", "bound_fields", "capture_logs", "clear_bound",
         "configure", "flush", "get_logger", "loguru_sink", "merge_context", "patterns",
-        "redact_event", "request_hook", "request_id", "reset", "shutdown", "span_id",
+        "redact_event", "request_hook", "request_id", "reset", "set_trace_provider",
+        "shutdown", "span_id",
         "to_pipeline", "trace_id", "unbind",
     ])
     for name in logs.__all__:

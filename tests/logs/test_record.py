@@ -220,3 +220,14 @@ def test_fast_find_caller_matches_the_stdlib(captured: Any) -> None:
     assert fast[1][0] == "origin"
     assert [f for f, _ in fast] == [f for f, _ in slow]
     assert fast[0][1] == slow[0][1]
+
+
+def test_trace_provider_supplies_ids_when_context_has_none(captured: Any) -> None:
+    logs.set_trace_provider(lambda: ("c" * 32, "d" * 16))
+    try:
+        logs.get_logger("app").info("traced")
+    finally:
+        logs.set_trace_provider(None)
+    (rec,) = captured.records
+    assert rec["trace_id"] == "c" * 32
+    assert rec["span_id"] == "d" * 16

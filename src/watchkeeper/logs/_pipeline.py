@@ -202,6 +202,10 @@ class Pipeline:
             sid = _context.span_id.get()
             if sid is not None:
                 record[self._k_sid] = sid
+        elif _context.providers.trace is not None:
+            ids = _context.providers.trace()
+            if ids is not None:
+                record[self._k_tid], record[self._k_sid] = ids
         ctx = _context._bound.get()
         if ctx:
             cached = self._ctx_cache
@@ -213,9 +217,7 @@ class Pipeline:
                 self._ctx_cache = (ctx, out)
                 record.update(out)
         if fields:
-            reserved = self._reserved
-            for key, value in self._fields(fields).items():
-                record[key + "_" if key in reserved else key] = value
+            self._fields(fields, record, self._reserved)
         if exc_info is not None:
             record[self._k_exc] = self._exception(exc_info)
         if template is not None and template is not message:
@@ -231,13 +233,19 @@ class Pipeline:
         for observe in self.observers:
             observe(level, entry.message, now)
 
-    def _fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def _fields(self, fields: Mapping[str, Any], out: dict[str, Any] | None = None,
+                reserved: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Redacted, truncated ``fields`` written into ``out`` (a new dict by default);
+        keys in ``reserved`` (the record's own fields) get a ``_`` suffix."""
         red = self.redactor
         cap = self.max_message
-        out: dict[str, Any] = {}
+        if out is None:
+            out = {}
         if red is None:
             for raw_key, value in fields.items():
                 key = raw_key if type(raw_key) is str else str(raw_key)
+                if key in reserved:
+                    key += "_"
                 out[key] = _truncate(value, cap) if type(value) is str else value
             return out
         # The redactor's caches, read inline: this loop runs for every field of every line.
@@ -249,6 +257,8 @@ class Pipeline:
             sensitive = key_cache.get(key)
             if sensitive is None:
                 sensitive = red.is_sensitive_key(key)
+            if key in reserved:
+                key += "_"
             if sensitive:
                 out[key] = red.replacement
                 continue

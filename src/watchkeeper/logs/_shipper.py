@@ -115,7 +115,9 @@ class Shipper:
             # the worker turns it into metrics and the warning.
             next(self._overflow)
         queue.append(entry)
-        if len(queue) >= self.batch_size:
+        # is_set() is a plain read; set() takes a lock, so only call it when it matters
+        # (a stuck receiver would otherwise make every call pay for it).
+        if len(queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
     def flush(self) -> None:

@@ -130,7 +130,7 @@ class StreamSink:
         if len(pending) >= self.max_pending:
             self._drop(1)
         pending.append(line)
-        if entry.level >= 30 or flusher.every_line:
+        if (entry.level >= 30 or flusher.every_line) and not self._wake.is_set():
             self._wake.set()
 
     def _drop(self, count: int) -> None:
