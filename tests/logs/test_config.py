@@ -10,7 +10,7 @@ def test_defaults() -> None:
     s = LogsSettings()
     assert s.level == "INFO"
     assert s.format == "auto"
-    assert s.levels["watchkeeper.access"] == "HTTP"
+    assert s.levels == {}
     assert s.access_log.slow_threshold == 1.0
     assert s.redaction.enabled
 

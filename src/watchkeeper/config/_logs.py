@@ -200,7 +200,8 @@ class LogsSettings(_Section):
     format: Literal["auto", "json", "console"] = "auto"
     stream: Literal["stdout", "stderr", "none"] = "stdout"
     debug: DebugNamespaces = Field(default_factory=list)
-    levels: dict[str, LevelName] = Field(default_factory=lambda: {"watchkeeper.access": "HTTP"})
+    # Per-logger levels; "watchkeeper.access" is HTTP unless set here (the access line).
+    levels: dict[str, LevelName] = Field(default_factory=dict)
     fields: Literal["default", "ecs", "otel"] = "default"
     rename: dict[str, str] = Field(default_factory=dict)
     caller: bool = True

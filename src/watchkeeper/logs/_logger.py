@@ -59,35 +59,35 @@ class Logger:
 
     def log(self, level: int, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(level):
-            self._write(level, message, fields, _exc(exc_info))
+            self._write(level, message, fields, None if exc_info is None else _exc(exc_info))
 
     def debug(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(10):
-            self._write(10, message, fields, _exc(exc_info))
+            self._write(10, message, fields, None if exc_info is None else _exc(exc_info))
 
     def http(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(HTTP):
-            self._write(HTTP, message, fields, _exc(exc_info))
+            self._write(HTTP, message, fields, None if exc_info is None else _exc(exc_info))
 
     def info(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(20):
-            self._write(20, message, fields, _exc(exc_info))
+            self._write(20, message, fields, None if exc_info is None else _exc(exc_info))
 
     def warning(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(30):
-            self._write(30, message, fields, _exc(exc_info))
+            self._write(30, message, fields, None if exc_info is None else _exc(exc_info))
 
     def error(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(40):
-            self._write(40, message, fields, _exc(exc_info))
+            self._write(40, message, fields, None if exc_info is None else _exc(exc_info))
 
     def exception(self, message: str, /, *, exc_info: _ExcArg = True, **fields: Any) -> None:
         if self._std.isEnabledFor(40):
-            self._write(40, message, fields, _exc(exc_info))
+            self._write(40, message, fields, None if exc_info is None else _exc(exc_info))
 
     def critical(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(50):
-            self._write(50, message, fields, _exc(exc_info))
+            self._write(50, message, fields, None if exc_info is None else _exc(exc_info))
 
     def _write(self, level: int, message: str, fields: dict[str, Any],
                exc_info: ExcInfo | None) -> None:

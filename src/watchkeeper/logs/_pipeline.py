@@ -182,7 +182,7 @@ class Pipeline:
             red._str_cache.get(message) or red.redact_str(message))
         record: dict[str, Any] = {
             self._k_ts: timestamp(now),
-            self._k_level: level_text or level_name(level),
+            self._k_level: level_text or _LEVEL_NAMES.get(level) or level_name(level),
             self._k_msg: shown,
             self._k_logger: logger,
             **self._static,

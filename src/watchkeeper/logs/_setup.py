@@ -271,7 +271,7 @@ def _apply_levels(logs: LogsSettings) -> None:
         _installed.levels_set.setdefault(name, logger.level)
         logger.setLevel(level)
 
-    for name, level in logs.levels.items():
+    for name, level in {"watchkeeper.access": "HTTP", **logs.levels}.items():
         set_level(name, _level_no(level))
     for pattern in logs.debug:
         if pattern == "*":
