@@ -49,9 +49,8 @@ class RequestRecord:
         "status",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - positional on purpose: built once per request
         self,
-        *,
         method: str,
         path: str,
         query_string: str,

@@ -119,3 +119,24 @@ async def test_weird_methods_do_not_mint_series() -> None:
     text = await _metrics(client)
     assert 'method="_OTHER"' in text
     assert "BREW" not in text
+
+
+async def test_content_negotiation_and_gzip() -> None:
+    app = _app()
+    watchkeeper.instrument(app, metrics={"host": True})
+    client = _client(app)
+    await client.get("/x/1")
+    text = await client.get("/metrics")
+    assert text.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "system_memory_bytes" in text.text
+    om = await client.get("/metrics", headers={
+        "accept": "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+        "accept-encoding": "gzip"})
+    assert om.headers["content-type"].startswith("application/openmetrics-text")
+    assert om.headers["content-encoding"] == "gzip"
+    # httpx decodes transparently; what crossed the wire was the smaller gzip body
+    assert om.text.endswith("# EOF\n")
+    assert int(om.headers["content-length"]) < len(om.content)
+    head = await client.head("/metrics")
+    assert head.status_code == 200
+    assert head.content == b""

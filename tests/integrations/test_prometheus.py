@@ -58,7 +58,8 @@ def test_prometheus_scrapes_and_queries_rates(tmp_path: Path) -> None:
                     continue
                 if up and rate:
                     break
-            assert up and up[0]["value"][1] == "1"  # type: ignore[index]
+            assert up
+            assert up[0]["value"][1] == "1"  # type: ignore[index]
             assert rate, "rate() over our counter returned nothing"
             assert float(rate[0]["value"][1]) > 0  # type: ignore[index]
             labels = rate[0]["metric"]

@@ -16,7 +16,7 @@ from typing import Any
 from .._http_types import EndpointResponse, RequestRecord
 from ._endpoints import error_response, is_async, make_request, method_not_allowed
 from ._endpoints import response_headers as endpoint_headers
-from ._stack import Stack
+from ._stack import StackMiddleware, hook_failed
 
 __all__ = ["ASGIApp", "WatchkeeperASGIMiddleware", "scope_route"]
 
@@ -53,21 +53,10 @@ def _is_leaf_mount(route: Any) -> bool:
     return routing is not None and isinstance(route, routing.Mount)
 
 
-class WatchkeeperASGIMiddleware:
+class WatchkeeperASGIMiddleware(StackMiddleware):
     """Wraps an ASGI app; ``stack`` decides what runs (see ``build_stack``)."""
 
-    def __init__(self, app: ASGIApp, stack: Stack | None = None) -> None:
-        self.app = app
-        self._stack = stack
-
-    @property
-    def stack(self) -> Stack:
-        if self._stack is None:
-            from .._runtime import settings
-            from ._stack import build_stack
-
-            self._stack = build_stack(settings())
-        return self._stack
+    app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,17 +73,13 @@ class WatchkeeperASGIMiddleware:
         if stack.is_excluded(path):
             await self.app(scope, receive, send)
             return
-        await self._observe(stack, scope, receive, send, path)
-
-    async def _observe(self, stack: Stack, scope: Scope, receive: Receive, send: Send,
-                       path: str) -> None:
+        # Everything below runs for every observed request: kept inline and flat on purpose.
         start = perf_counter()
         client = scope.get("client")
         record = RequestRecord(
-            method=scope["method"], path=path,
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            scheme=scope.get("scheme", "http"), client=client[0] if client else None,
-            start=start, start_time=time(), raw=scope, resolve_route=scope_route,
+            scope["method"], path, scope.get("query_string", b"").decode("latin-1"),
+            scope.get("scheme", "http"), client[0] if client else None, start, time(), scope,
+            scope_route,
         )
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -109,7 +94,7 @@ class WatchkeeperASGIMiddleware:
                 try:
                     early = hook.on_request(record)
                 except Exception:
-                    _hook_failed()
+                    hook_failed()
                     continue
                 if early is not None:
                     await _send_response(send, early, record.response_headers)
@@ -119,11 +104,12 @@ class WatchkeeperASGIMiddleware:
 
             async def send_wrapper(message: Message) -> None:
                 nonlocal end
-                if message["type"] == "http.response.body":
+                kind = message["type"]
+                if kind == "http.response.body":
                     record.response_bytes += len(message.get("body", b""))
                     if not message.get("more_body", False):
                         end = perf_counter()
-                elif message["type"] == "http.response.start":
+                elif kind == "http.response.start":
                     record.status = message["status"]
                     if record.response_headers:
                         message["headers"] = [
@@ -144,11 +130,11 @@ class WatchkeeperASGIMiddleware:
             record.route = scope_route(scope)
             if record.exception is None:
                 record.exception = scope.get(EXCEPTION_KEY)
-            for hook in hooks[:started]:
+            for hook in hooks if started == len(hooks) else hooks[:started]:
                 try:
                     hook.on_response(record)
                 except Exception:
-                    _hook_failed()
+                    hook_failed()
 
     async def _serve_endpoint(self, scope: Scope, send: Send, endpoint: Any,
                               params: dict[str, str]) -> None:
@@ -181,12 +167,6 @@ async def _send_response(send: Send, response: EndpointResponse,
                for k, v in (*endpoint_headers(response), *extra)]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
-
-
-def _hook_failed() -> None:
-    from .._runtime import registry
-
-    registry().internal_error("request_hook")
 
 
 def _start_loop_monitor() -> None:

@@ -7,12 +7,14 @@ is one block in :func:`build_stack`.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .._http_types import Endpoint, RequestHook
 from ..config import Settings
 
-__all__ = ["Stack", "build_stack"]
+__all__ = ["Stack", "StackMiddleware", "build_stack", "hook_failed"]
 
 
 @dataclass
@@ -46,10 +48,18 @@ class Stack:
                     return candidate, {param: rest}
         return None
 
+    def __post_init__(self) -> None:
+        # "/health*" is by far the common form: a startswith() tuple, not a glob per request.
+        simple = [p[:-1] for p in self.excluded_patterns
+                  if p.endswith("*") and not _is_pattern(p[:-1])]
+        globs = [p for p in self.excluded_patterns if p[:-1] not in simple]
+        self._prefixes = tuple(simple)
+        self._globs = re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
+
     def is_excluded(self, path: str) -> bool:
-        if path in self.excluded_exact:
+        if path in self.excluded_exact or path.startswith(self._prefixes):
             return True
-        return any(fnmatch.fnmatchcase(path, p) for p in self.excluded_patterns)
+        return self._globs is not None and self._globs.match(path) is not None
 
 
 def build_stack(settings: Settings) -> Stack:
@@ -74,3 +84,27 @@ def build_stack(settings: Settings) -> Stack:
 
 def _is_pattern(path: str) -> bool:
     return any(ch in path for ch in "*?[")
+
+
+class StackMiddleware:
+    """What the ASGI and WSGI middleware share: the wrapped app and a stack, built from
+    the active settings on first use when not given."""
+
+    def __init__(self, app: Any, stack: Stack | None = None) -> None:
+        self.app = app
+        self._stack = stack
+
+    @property
+    def stack(self) -> Stack:
+        if self._stack is None:
+            from .._runtime import settings
+
+            self._stack = build_stack(settings())
+        return self._stack
+
+
+def hook_failed() -> None:
+    """Count a hook that raised; the request goes on without it."""
+    from .._runtime import registry
+
+    registry().internal_error("request_hook")

@@ -13,7 +13,7 @@ from typing import Any
 from .._http_types import RequestHook, RequestRecord
 from ._endpoints import call_sync, error_response, make_request, method_not_allowed
 from ._endpoints import response_headers as endpoint_headers
-from ._stack import Stack
+from ._stack import Stack, StackMiddleware, hook_failed
 
 __all__ = ["EXCEPTION_KEY", "ROUTE_KEY", "WSGIApp", "WatchkeeperWSGIMiddleware", "environ_route"]
 
@@ -31,21 +31,10 @@ def environ_route(environ: Environ) -> str | None:
     return environ.get(ROUTE_KEY)
 
 
-class WatchkeeperWSGIMiddleware:
+class WatchkeeperWSGIMiddleware(StackMiddleware):
     """Wraps a WSGI app; ``stack`` decides what runs (see ``build_stack``)."""
 
-    def __init__(self, app: WSGIApp, stack: Stack | None = None) -> None:
-        self.app = app
-        self._stack = stack
-
-    @property
-    def stack(self) -> Stack:
-        if self._stack is None:
-            from .._runtime import settings
-            from ._stack import build_stack
-
-            self._stack = build_stack(settings())
-        return self._stack
+    app: WSGIApp
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         stack = self.stack
@@ -76,7 +65,7 @@ class WatchkeeperWSGIMiddleware:
             try:
                 early = hook.on_request(record)
             except Exception:
-                _hook_failed()
+                hook_failed()
                 continue
             if early is not None:
                 record.status = early.status
@@ -170,7 +159,7 @@ def _finish(record: RequestRecord, hooks: list[RequestHook], environ: Environ) -
         try:
             hook.on_response(record)
         except Exception:
-            _hook_failed()
+            hook_failed()
 
 
 def _status_line(status: int) -> str:
@@ -180,11 +169,3 @@ def _status_line(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
-
-
-def _hook_failed() -> None:
-    from .._runtime import registry
-
-    registry().internal_error("request_hook")
-
-

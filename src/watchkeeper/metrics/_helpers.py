@@ -7,7 +7,7 @@ constant labels applied), so importing this module costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 
@@ -37,14 +37,8 @@ def _gauge(name: str, doc: str, labels: tuple[str, ...]) -> Gauge:
 
 
 @contextmanager
-def track_db_operation(operation: str, table: str, *, system: str = "db") -> Iterator[None]:
-    """Time one database operation; failures are counted with ``status="error"``.
-
-    Example::
-
-        with watchkeeper.track_db_operation("select", "users"):
-            rows = conn.execute(query)
-    """
+def _outcome(record: Callable[[float, str], None]) -> Iterator[None]:
+    """Time a block and report (seconds, "ok" or "error"); the error still propagates."""
     start = perf_counter()
     status = "ok"
     try:
@@ -53,7 +47,21 @@ def track_db_operation(operation: str, table: str, *, system: str = "db") -> Ite
         status = "error"
         raise
     finally:
-        record_db_operation(operation, table, perf_counter() - start, status, system)
+        record(perf_counter() - start, status)
+
+
+@contextmanager
+def track_db_operation(operation: str, table: str, *, system: str = "db") -> Iterator[None]:
+    """Time one database operation; failures are counted with ``status="error"``.
+
+    Example::
+
+        with watchkeeper.track_db_operation("select", "users"):
+            rows = conn.execute(query)
+    """
+    with _outcome(lambda seconds, status: record_db_operation(
+            operation, table, seconds, status, system)):
+        yield
 
 
 def record_db_operation(operation: str, table: str, seconds: float, status: str = "ok",
@@ -92,19 +100,15 @@ def track_message(queue: str, operation: str = "consume") -> Iterator[None]:
         with watchkeeper.track_message("orders", "consume"):
             handle(message)
     """
-    start = perf_counter()
-    status = "ok"
-    try:
+    with _outcome(lambda seconds, status: _record_message(queue, operation, seconds, status)):
         yield
-    except BaseException:
-        status = "error"
-        raise
-    finally:
-        _counter("queue_messages_total", "Messages by queue, operation and outcome.",
-                 ("queue", "operation", "status")).labels(queue, operation, status).inc()
-        _histogram("queue_message_duration_seconds", "Time to produce or process a message.",
-                   ("queue", "operation")).labels(queue, operation).observe(
-            perf_counter() - start)
+
+
+def _record_message(queue: str, operation: str, seconds: float, status: str) -> None:
+    _counter("queue_messages_total", "Messages by queue, operation and outcome.",
+             ("queue", "operation", "status")).labels(queue, operation, status).inc()
+    _histogram("queue_message_duration_seconds", "Time to produce or process a message.",
+               ("queue", "operation")).labels(queue, operation).observe(seconds)
 
 
 def record_cost(service: str, amount: float, *, currency: str = "USD",

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from typing import Any
 
 from .._http_types import EndpointResponse, RequestRecord
 from ..config import MetricsSettings
-from ._names import method_label
+from ._names import HTTP_METHODS, OTHER_METHOD, method_label
 from ._registry import Registry
 
 __all__ = ["HttpServerHook"]
+
+_Series = tuple[Any, int, Any, int, Any, int, Any, int]
+"""(page, index) of the count, duration, request-size and response-size slots."""
 
 
 
 class HttpServerHook:
     """Counts, times and sizes requests by method, route template and status code.
 
-    The series of a (method, route, status) are bound on first sight and reused, so a
-    request costs a dict lookup and four locked adds. In-progress counts are derived at
+    The slots of a (method, route, status) are looked up on first sight and reused, so a
+    request costs a dict lookup and seven adds under one lock. In-progress counts are derived at
     scrape time from the requests in flight, because the route is not known until the
     framework has routed the request.
     """
@@ -47,7 +52,12 @@ class HttpServerHook:
             ("method", "route", "exception_type"))
         self._unmatched = settings.unmatched_route
         self._limit = settings.cardinality_limit
-        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
+        self._series: dict[tuple[str, str, int], _Series] = {}
+        self._registry = registry
+        self._generation = registry.generation
+        self._lock = threading.Lock()
+        self._shape = (self.duration.bounds, self.request_size.bounds,
+                       len(self.duration.bounds) + 1, len(self.request_size.bounds) + 1)
         self._in_flight: dict[int, RequestRecord] = {}
         self._seen_in_progress: set[tuple[str, str]] = set()
         registry.add_refresher(self.refresh_in_progress)
@@ -58,28 +68,44 @@ class HttpServerHook:
 
     def on_response(self, record: RequestRecord) -> None:
         self._in_flight.pop(id(record), None)
-        method = method_label(record.method)
+        method = record.method if record.method in HTTP_METHODS else OTHER_METHOD
         route = record.route or self._unmatched
         key = (method, route, record.status)
+        if self._generation != self._registry.generation:
+            self._series.clear()  # values moved to another store (fork, worker shard)
+            self._generation = self._registry.generation
         series = self._series.get(key)
         if series is None:
             series = self._bind(key)
-        count, duration, request_size, response_size = series
-        count.inc()
-        duration.observe(record.duration)
-        request_size.observe(record.request_bytes)
-        response_size.observe(record.response_bytes)
+        (count_page, count_i, duration_page, duration_i, request_page, request_i,
+         response_page, response_i) = series
+        duration = record.duration
+        request_bytes = record.request_bytes
+        response_bytes = record.response_bytes
+        latency, sizes, latency_sum, size_sum = self._shape
+        # One lock and no per-child calls: this runs once per request.
+        with self._lock:
+            count_page[count_i] += 1.0
+            duration_page[duration_i + bisect_left(latency, duration)] += 1.0
+            duration_page[duration_i + latency_sum] += duration
+            request_page[request_i + bisect_left(sizes, request_bytes)] += 1.0
+            request_page[request_i + size_sum] += request_bytes
+            response_page[response_i + bisect_left(sizes, response_bytes)] += 1.0
+            response_page[response_i + size_sum] += response_bytes
         if record.exception is not None:
             self.exceptions.labels(method, route, type(record.exception).__name__).inc()
 
-    def _bind(self, key: tuple[str, str, int]) -> tuple[Any, Any, Any, Any]:
+    def _bind(self, key: tuple[str, str, int]) -> _Series:
         method, route, status = key
         status_text = str(status)
-        series = (
+        children = (
             self.requests.labels(method, route, status_text),
             self.duration.labels(method, route, status_text),
             self.request_size.labels(method, route),
             self.response_size.labels(method, route),
+        )
+        series: _Series = tuple(  # type: ignore[assignment]
+            part for child in children for part in (child._page, child._i)
         )
         if len(self._series) < self._limit:
             self._series[key] = series

@@ -44,6 +44,7 @@ class Registry:
         self._families: dict[str, Family[Any]] = {}
         self._refreshers: list[Callable[[], None]] = []
         self._check_foreign = check_foreign
+        self.generation = 0  # bumped whenever series move to another store
         self._dropped: Counter | None = None
         self._internal: Counter | None = None
 
@@ -129,6 +130,7 @@ class Registry:
             self.store = store
             for family in self._families.values():
                 family.rebind(store, keep_values)
+            self.generation += 1
 
     # -- self-metrics ---------------------------------------------------------------------
     def series_dropped(self, metric: str) -> None:
