@@ -40,9 +40,18 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     _runtime.configure(settings)
     _setup_metrics(settings)
+    _setup_logs(settings)
     _setup_traces(settings)
     _setup_errors(settings)
     return settings
+
+
+def _setup_logs(settings: Settings) -> None:
+    from . import logs
+
+    # configure() first undoes a previous call, so init() twice leaves one pipeline; with
+    # logs disabled it only restores the root logger.
+    logs.configure(settings)
 
 
 def _setup_traces(settings: Settings) -> None:

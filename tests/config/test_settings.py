@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchkeeper.config import load_settings
 from watchkeeper.exceptions import ConfigError
@@ -122,3 +124,19 @@ def test_bad_metric_names_and_labels_rejected() -> None:
         load_settings(environ={"WATCHKEEPER_METRICS__NAMESPACE": "9bad"})
     with pytest.raises(ConfigError, match="invalid label name"):
         load_settings(environ={}, metrics={"const_labels": {"__reserved": "x"}})
+
+
+_FIELDS = ["METRICS__PATH", "METRICS__NAMESPACE", "METRICS__CARDINALITY_LIMIT",
+           "METRICS__LATENCY_BUCKETS", "METRICS__CONST_LABELS", "METRICS__GZIP",
+           "METRICS__EXCLUDE_PATHS", "SERVICE__NAME", "METRICS__MULTIPROCESS", "NOPE__X"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_FIELDS).map(lambda f: f"WATCHKEEPER_{f}"),
+                       st.text(max_size=30), max_size=4))
+def test_any_environment_loads_or_fails_with_a_config_error(environ: dict[str, str]) -> None:
+    try:
+        load_settings(environ=environ)
+    except ConfigError as exc:
+        problems = exc.problems or [str(exc)]
+        assert all(str(p) for p in problems)  # every failure names what is wrong

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from watchkeeper import logs
-from watchkeeper.config import LogsSettings, Settings, ServiceSettings
+from watchkeeper.config import LogsSettings, ServiceSettings, Settings
 from watchkeeper.logs import MemorySink
 
 

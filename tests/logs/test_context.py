@@ -17,7 +17,9 @@ def test_bind_unbind_bound(captured: Any) -> None:
     log.info("after")
     inside, after = captured.records
     assert (inside["user"], inside["tenant"], inside["order"]) == ("u1", "acme", 7)
-    assert after["user"] == "u1" and "tenant" not in after and "order" not in after
+    assert after["user"] == "u1"
+    assert "tenant" not in after
+    assert "order" not in after
 
 
 async def test_context_survives_await_and_is_isolated_between_tasks(captured: Any) -> None:
@@ -56,7 +58,8 @@ async def test_run_in_executor_gets_the_context(captured: Any) -> None:
     finally:
         _context.request_id.reset(token)
     for rec in captured.records:
-        assert rec["user"] == "exec" and rec["request_id"] == "rid-exec"
+        assert rec["user"] == "exec"
+        assert rec["request_id"] == "rid-exec"
     assert [r["message"] for r in captured.records] == ["in thread", "to_thread"]
 
 

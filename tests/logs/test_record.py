@@ -43,12 +43,17 @@ def test_record_shape(captured: Any) -> None:
     _context.span_id.set("b" * 16)
     logs.get_logger("app.orders").info("paid", order_id=1)
     (rec,) = captured.records
-    assert rec["timestamp"].endswith("Z") and len(rec["timestamp"]) == 24
+    assert rec["timestamp"].endswith("Z")
+    assert len(rec["timestamp"]) == 24
     dt.datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00"))
-    assert rec["level"] == "INFO" and rec["message"] == "paid" and rec["logger"] == "app.orders"
+    assert rec["level"] == "INFO"
+    assert rec["message"] == "paid"
+    assert rec["logger"] == "app.orders"
     assert (rec["service"], rec["version"], rec["environment"]) == ("svc", "1.2.3", "test")
-    assert rec["host"] and isinstance(rec["pid"], int)
-    assert rec["module"] == __name__ and rec["function"] == "test_record_shape"
+    assert rec["host"]
+    assert isinstance(rec["pid"], int)
+    assert rec["module"] == __name__
+    assert rec["function"] == "test_record_shape"
     assert isinstance(rec["line"], int)
     assert (rec["request_id"], rec["trace_id"], rec["span_id"]) == ("rid-1", "a" * 32, "b" * 16)
     assert rec["order_id"] == 1
@@ -61,7 +66,8 @@ def test_any_value_serialises(captured: Any) -> None:
     loop: dict[str, Any] = {}
     loop["self"] = loop
     logs.get_logger("app").info(
-        "values", when=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), price=decimal.Decimal("9.5"),
+        "values", when=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        price=decimal.Decimal("9.5"),
         id=uuid.UUID(int=1), raw=b"\xffbytes", tags={"a"}, colour=Colour.RED,
         point=Point(1, 2), model=Model(name="m"), obj=object(), bad=Unprintable(),
         big=2**80, loop=loop, surrogate="\ud800x", nested={1: "int key"},
@@ -69,9 +75,13 @@ def test_any_value_serialises(captured: Any) -> None:
     (line,) = captured.lines
     assert line.count(b"\n") == 1
     rec = orjson.loads(line)
-    assert rec["price"] == "9.5" and rec["colour"] == "red" and rec["point"] == {"x": 1, "y": 2}
-    assert rec["model"] == {"name": "m"} and rec["bad"].startswith("<unprintable")
-    assert rec["big"] == str(2**80) and rec["tags"] == ["a"]
+    assert rec["price"] == "9.5"
+    assert rec["colour"] == "red"
+    assert rec["point"] == {"x": 1, "y": 2}
+    assert rec["model"] == {"name": "m"}
+    assert rec["bad"].startswith("<unprintable")
+    assert rec["big"] == str(2**80)
+    assert rec["tags"] == ["a"]
 
 
 def test_exception_shape(captured: Any) -> None:
@@ -89,7 +99,8 @@ def test_huge_message_is_truncated_with_marker(make_logs: Any) -> None:
     captured = make_logs(max_message_length=100)
     logs.get_logger("app").info("x" * 10_000, field="y" * 500)
     (rec,) = captured.records
-    assert rec["message"].startswith("x" * 100) and "[truncated 9900 chars]" in rec["message"]
+    assert rec["message"].startswith("x" * 100)
+    assert "[truncated 9900 chars]" in rec["message"]
     assert len(rec["field"]) < 200
 
 
@@ -99,23 +110,30 @@ def test_control_characters_cannot_inject_lines(captured: Any) -> None:
     logging.getLogger("lib").info("user %s", evil)
     assert len(captured.lines) == 2
     for line in captured.lines:
-        assert line.count(b"\n") == 1 and b"\r" not in line and b"\x00" not in line
+        assert line.count(b"\n") == 1
+        assert b"\r" not in line
+        assert b"\x00" not in line
         assert orjson.loads(line)["level"] == "INFO"
 
 
 def test_reserved_field_names_do_not_overwrite(captured: Any) -> None:
     logs.get_logger("app").info("real", level="fake", message="fake")
     (rec,) = captured.records
-    assert rec["level"] == "INFO" and rec["message"] == "real"
-    assert rec["level_"] == "fake" and rec["message_"] == "fake"
+    assert rec["level"] == "INFO"
+    assert rec["message"] == "real"
+    assert rec["level_"] == "fake"
+    assert rec["message_"] == "fake"
 
 
 def test_ecs_field_names(make_logs: Any) -> None:
     captured = make_logs(fields="ecs", rename={"message": "msg"})
     logs.get_logger("app").warning("hi")
     (rec,) = captured.records
-    assert rec["@timestamp"] and rec["log.level"] == "WARNING" and rec["msg"] == "hi"
-    assert rec["service.name"] == "svc" and rec["log.logger"] == "app"
+    assert rec["@timestamp"]
+    assert rec["log.level"] == "WARNING"
+    assert rec["msg"] == "hi"
+    assert rec["service.name"] == "svc"
+    assert rec["log.logger"] == "app"
 
 
 def test_stdlib_bridge_extras_and_library_loggers(captured: Any) -> None:
@@ -123,13 +141,15 @@ def test_stdlib_bridge_extras_and_library_loggers(captured: Any) -> None:
                                             extra={"color_message": "\x1b[1mx"})
     logging.getLogger("app").info("with extra", extra={"order_id": 5})
     uv, app = captured.records
-    assert uv["message"] == "Started server process [42]" and "color_message" not in uv
-    assert app["order_id"] == 5 and app["module"] == "test_record"
+    assert uv["message"] == "Started server process [42]"
+    assert "color_message" not in uv
+    assert app["order_id"] == 5
+    assert app["module"] == "test_record"
 
 
 def test_levels_http_and_debug_namespaces(make_logs: Any) -> None:
     captured = make_logs(level="info", debug=["app.db", "app.auth*"],
-                         levels={"noisy": "error", "watchkeeper.access": "HTTP"})
+                         levels={"noisy": "error"})
     logging.getLogger("app.auth.tokens")  # exists before configure in real apps too
     logs.get_logger("app.db.pool").debug("db debug")
     logs.get_logger("app.auth").debug("auth debug")
@@ -146,7 +166,8 @@ def test_warnings_are_captured(captured: Any) -> None:
         warnings.simplefilter("always")
         warnings.warn("old api", UserWarning, stacklevel=1)
     (rec,) = captured.records
-    assert rec["logger"] == "py.warnings" and "old api" in rec["message"]
+    assert rec["logger"] == "py.warnings"
+    assert "old api" in rec["message"]
 
 
 def test_reset_restores_root(make_logs: Any) -> None:
@@ -175,3 +196,38 @@ def test_pipeline_never_raises_into_the_app(captured: Any) -> None:
     pipeline.sinks.insert(0, Boom())
     logs.get_logger("app").info("still written")
     assert captured.records[0]["message"] == "still written"
+
+
+def _helper_logs(stacklevel: int) -> None:
+    logging.getLogger("lib").info("from helper", stacklevel=stacklevel)
+
+
+def test_fast_find_caller_matches_the_stdlib(captured: Any) -> None:
+    from watchkeeper.logs import _caller
+
+    def origin() -> tuple[Any, ...]:
+        _helper_logs(1)
+        _helper_logs(2)
+        return tuple((r["function"], r["line"]) for r in captured.records[-2:])
+
+    fast = origin()
+    _caller.uninstall()
+    try:
+        slow = origin()
+    finally:
+        _caller.install()
+    assert fast[0][0] == "_helper_logs"
+    assert fast[1][0] == "origin"
+    assert [f for f, _ in fast] == [f for f, _ in slow]
+    assert fast[0][1] == slow[0][1]
+
+
+def test_trace_provider_supplies_ids_when_context_has_none(captured: Any) -> None:
+    logs.set_trace_provider(lambda: ("c" * 32, "d" * 16))
+    try:
+        logs.get_logger("app").info("traced")
+    finally:
+        logs.set_trace_provider(None)
+    (rec,) = captured.records
+    assert rec["trace_id"] == "c" * 32
+    assert rec["span_id"] == "d" * 16

@@ -95,6 +95,10 @@ def test_label_errors_are_clear(registry: Registry) -> None:
 def test_same_definition_returns_the_same_family(registry: Registry) -> None:
     first = registry.counter("jobs_total", "Jobs.", ("queue",))
     assert registry.counter("jobs_total", "Jobs.", ("queue",)) is first
+    assert registry.counter("jobs_total", "Other words.", ("queue",)) is first
+    registry.histogram("lat_seconds", "L.", buckets=[1])
+    with pytest.raises(DuplicateMetricError):
+        registry.histogram("lat_seconds", "L.", buckets=[2])
     with pytest.raises(DuplicateMetricError, match="already registered as a counter"):
         registry.gauge("jobs", "Jobs.", ("queue",))
     with pytest.raises(DuplicateMetricError, match=r"labels \['queue'\]"):

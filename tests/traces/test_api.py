@@ -252,3 +252,16 @@ def test_secrets_never_reach_exported_spans() -> None:
         str(s.status.description)
     for secret in ("hunter2", "abc.def.ghi", "s3cretpw"):
         assert secret not in text
+
+
+def test_log_lines_inside_plain_opentelemetry_spans_carry_their_ids() -> None:
+    from opentelemetry import trace
+
+    from watchkeeper.logs import capture_logs, get_logger
+
+    _init()
+    with capture_logs() as logs, trace.get_tracer("lib").start_as_current_span("lib op") as s:
+        get_logger("lib").info("from a library span")
+    line = logs.find(message="from a library span")[0]
+    assert line["trace_id"] == format(s.get_span_context().trace_id, "032x")
+    assert line["span_id"] == format(s.get_span_context().span_id, "016x")

@@ -200,7 +200,8 @@ class LogsSettings(_Section):
     format: Literal["auto", "json", "console"] = "auto"
     stream: Literal["stdout", "stderr", "none"] = "stdout"
     debug: DebugNamespaces = Field(default_factory=list)
-    levels: dict[str, LevelName] = Field(default_factory=lambda: {"watchkeeper.access": "HTTP"})
+    # Per-logger levels; "watchkeeper.access" is HTTP unless set here (the access line).
+    levels: dict[str, LevelName] = Field(default_factory=dict)
     fields: Literal["default", "ecs", "otel"] = "default"
     rename: dict[str, str] = Field(default_factory=dict)
     caller: bool = True
@@ -211,9 +212,11 @@ class LogsSettings(_Section):
         "uvicorn", "uvicorn.error", "gunicorn", "gunicorn.error", "httpx", "httpcore",
         "sqlalchemy", "sqlalchemy.engine", "asyncio", "py.warnings",
     ])
-    access_log: AccessLogSettings = Field(default_factory=lambda: AccessLogSettings())
-    redaction: RedactionSettings = Field(default_factory=lambda: RedactionSettings())
-    patterns: PatternSettings = Field(default_factory=lambda: PatternSettings())
+    # Lambdas, not the classes: mypy (without the pydantic plugin) rejects a model class
+    # as a default_factory.
+    access_log: AccessLogSettings = Field(default_factory=lambda: AccessLogSettings())  # noqa: PLW0108
+    redaction: RedactionSettings = Field(default_factory=lambda: RedactionSettings())  # noqa: PLW0108
+    patterns: PatternSettings = Field(default_factory=lambda: PatternSettings())  # noqa: PLW0108
     files: list[FileSinkSettings] = Field(default_factory=list)
     syslog: SyslogSinkSettings | None = None
     loki: LokiSinkSettings | None = None

@@ -20,6 +20,6 @@ class Settings(BaseModel):
 
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
-    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())
+    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())  # noqa: PLW0108
     traces: TracesSettings = Field(default_factory=TracesSettings)
     errors: ErrorsSettings = Field(default_factory=ErrorsSettings)

@@ -68,6 +68,11 @@ def build_stack(settings: Settings) -> Stack:
     patterns = tuple(p for p in settings.metrics.exclude_paths if _is_pattern(p))
     stack = Stack(excluded_exact=exact, excluded_patterns=patterns,
                   unmatched_route=settings.metrics.unmatched_route)
+    if settings.logs.enabled:
+        from .. import logs
+
+        # First, so the request id is bound before any other stage logs or records it.
+        stack.hooks.append(logs.request_hook(settings))
     if settings.metrics.enabled:
         from .._runtime import registry
         from ..metrics import HttpServerHook, metrics_endpoint

@@ -24,7 +24,9 @@ __all__ = [
     "bound_fields",
     "clear_bound",
     "ensure_context_executor",
+    "providers",
     "request_id",
+    "set_trace_provider",
     "span_id",
     "trace_id",
     "unbind",
@@ -42,6 +44,23 @@ trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 span_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "watchkeeper_span_id", default=None
 )
+
+TraceProvider = Callable[[], "tuple[str, str] | None"]
+"""Returns (trace_id, span_id) of the current span, or None; set by the tracing stage."""
+
+
+class _Providers:
+    trace: TraceProvider | None = None
+
+
+providers = _Providers()
+
+
+def set_trace_provider(provider: TraceProvider | None) -> None:
+    """Let log lines read trace/span ids from a tracer (e.g. the current OpenTelemetry
+    span) when ``trace_id``/``span_id`` are not set explicitly in the context."""
+    providers.trace = provider
+
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _bound: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(

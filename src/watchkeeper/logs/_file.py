@@ -57,7 +57,9 @@ class FileSink:
         self.retention = retention
         self.flush_interval = flush_interval
         self._clock = clock
-        self._lock = threading.Lock()
+        # Re-entrant: the SIGTERM handler may close the sink while the interrupted main
+        # thread is inside write().
+        self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115
         self._size = self.path.stat().st_size
@@ -73,6 +75,12 @@ class FileSink:
 
     def write(self, entry: Entry) -> None:
         line = entry.line
+        if not self.max_bytes and self._next_rollover == float("inf"):
+            # No rotation: the buffered file is thread-safe on its own; skip our lock.
+            self._file.write(line)
+            if entry.level >= 30 or self.flush_interval <= 0 or flusher.every_line:
+                self._file.flush()
+            return
         with self._lock:
             if (self.max_bytes and self._size and self._size + len(line) > self.max_bytes) or (
                 entry.time >= self._next_rollover

@@ -108,20 +108,28 @@ def _sanitise(value: Any, depth: int, seen: set[int]) -> Any:
 
 
 class _Clock:
-    """ISO-8601 UTC with milliseconds, the seconds part formatted once per second."""
+    """ISO-8601 UTC with milliseconds: the seconds part formatted once per second, the
+    whole string once per millisecond (busy loggers write many lines per millisecond)."""
 
-    __slots__ = ("prefix", "second")
+    __slots__ = ("last", "millis", "prefix", "second")
 
     def __init__(self) -> None:
         self.second = -1
+        self.millis = -1
         self.prefix = ""
+        self.last = ""
 
     def format(self, now: float) -> str:
-        second = int(now)
+        millis = int(now * 1000)
+        if millis == self.millis:
+            return self.last
+        second = millis // 1000
         if second != self.second:
             self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self.second = second
-        return f"{self.prefix}.{int((now - second) * 1000):03d}Z"
+        text = f"{self.prefix}.{millis - second * 1000:03d}Z"
+        self.millis, self.last = millis, text
+        return text
 
 
 _clock = _Clock()

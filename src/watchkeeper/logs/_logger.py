@@ -59,35 +59,35 @@ class Logger:
 
     def log(self, level: int, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(level):
-            self._write(level, message, fields, _exc(exc_info))
+            self._write(level, message, fields, None if exc_info is None else _exc(exc_info))
 
     def debug(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(10):
-            self._write(10, message, fields, _exc(exc_info))
+            self._write(10, message, fields, None if exc_info is None else _exc(exc_info))
 
     def http(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(HTTP):
-            self._write(HTTP, message, fields, _exc(exc_info))
+            self._write(HTTP, message, fields, None if exc_info is None else _exc(exc_info))
 
     def info(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(20):
-            self._write(20, message, fields, _exc(exc_info))
+            self._write(20, message, fields, None if exc_info is None else _exc(exc_info))
 
     def warning(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(30):
-            self._write(30, message, fields, _exc(exc_info))
+            self._write(30, message, fields, None if exc_info is None else _exc(exc_info))
 
     def error(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(40):
-            self._write(40, message, fields, _exc(exc_info))
+            self._write(40, message, fields, None if exc_info is None else _exc(exc_info))
 
     def exception(self, message: str, /, *, exc_info: _ExcArg = True, **fields: Any) -> None:
         if self._std.isEnabledFor(40):
-            self._write(40, message, fields, _exc(exc_info))
+            self._write(40, message, fields, None if exc_info is None else _exc(exc_info))
 
     def critical(self, message: str, /, *, exc_info: _ExcArg = None, **fields: Any) -> None:
         if self._std.isEnabledFor(50):
-            self._write(50, message, fields, _exc(exc_info))
+            self._write(50, message, fields, None if exc_info is None else _exc(exc_info))
 
     def _write(self, level: int, message: str, fields: dict[str, Any],
                exc_info: ExcInfo | None) -> None:
@@ -98,7 +98,11 @@ class Logger:
             self._std.log(level, "%s", text, exc_info=exc_info, stacklevel=3)
             return
         frame = sys._getframe(2) if pipeline.caller else None
-        pipeline.emit(level, self.name, message, fields, exc_info=exc_info, frame=frame)
+        try:
+            pipeline._emit(level, self.name, message, fields, None, exc_info, frame, None,
+                           None, None)
+        except Exception:
+            pipeline.failed("logs.pipeline")
 
 
 _loggers: dict[str, Logger] = {}
@@ -118,6 +122,8 @@ def get_logger(name: str | None = None) -> Logger:
 _STD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__
 ) | {"message", "asctime", "taskName", "color_message"}
+# ``extra=`` keys are set after __init__'s attributes, so they are at the end of __dict__.
+_N_STD = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 
 
 class BridgeHandler(logging.Handler):
@@ -144,18 +150,20 @@ class BridgeHandler(logging.Handler):
         except Exception:
             message = f"{record.msg!r} % {record.args!r} (bad log arguments)"
         attrs = record.__dict__
-        extra_keys = attrs.keys() - _STD_ATTRS
-        fields = {k: attrs[k] for k in attrs if k in extra_keys} if extra_keys else None
+        fields: dict[str, Any] | None = None
+        if len(attrs) > _N_STD:
+            fields = {k: attrs[k] for k in list(attrs)[_N_STD:] if k not in _STD_ATTRS}
         exc = record.exc_info
         exc_info = exc if exc and exc[0] is not None and exc[1] is not None else None
         if exc_info is None and record.exc_text:
             fields = {**(fields or {}), "exc_text": record.exc_text}
         if record.stack_info:
             fields = {**(fields or {}), "stack": record.stack_info}
-        pipeline.emit(
-            record.levelno, record.name, message, fields,
-            when=record.created, exc_info=exc_info,
-            origin=(record.module, record.funcName, record.lineno),
-            template=record.msg if isinstance(record.msg, str) else None,
-            level_text=record.levelname,
-        )
+        try:
+            pipeline._emit(
+                record.levelno, record.name, message, fields, record.created, exc_info,
+                None, (record.module, record.funcName, record.lineno),
+                record.msg if isinstance(record.msg, str) else None, record.levelname,
+            )
+        except Exception:
+            pipeline.failed("logs.pipeline")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,8 +64,8 @@ class _DrainMiner:
     def __init__(self, max_clusters: int, similarity: float, depth: int) -> None:
         import logging
 
-        from drain3 import TemplateMiner  # type: ignore[import-untyped]
-        from drain3.template_miner_config import (  # type: ignore[import-untyped]
+        from drain3 import TemplateMiner  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        from drain3.template_miner_config import (  # type: ignore[import-untyped, import-not-found, unused-ignore]
             TemplateMinerConfig,
         )
 
@@ -91,10 +92,9 @@ class LogStats:
     def __init__(self, *, max_clusters: int = 1000, similarity: float = 0.4, depth: int = 4,
                  queue_size: int = 10_000, mine: bool = True, engine: str = "auto",
                  interval: float = 0.5) -> None:
-        self.counts: collections.Counter[int] = collections.Counter()
+        self.counts: dict[int, int] = {}
         self.unmined = 0
-        self._queue: collections.deque[tuple[int, str, float]] = collections.deque(
-            maxlen=queue_size)
+        self._queue: collections.deque[tuple[int, str]] = collections.deque(maxlen=queue_size)
         self._queue_size = queue_size
         self._patterns: dict[int, Pattern] = {}
         self._lock = threading.Lock()
@@ -102,6 +102,8 @@ class LogStats:
         self._miner_args = (max_clusters, similarity, depth)
         self._engine = engine
         self._miner: _ExactMiner | _DrainMiner | None = None
+        # Most log calls repeat a message verbatim: remember its cluster, skip the miner.
+        self._seen: dict[str, int] = {}
         self._mine = mine
         self._interval = interval
         self._stop = threading.Event()
@@ -113,12 +115,13 @@ class LogStats:
 
     # -- hot path ------------------------------------------------------------------------
     def observe(self, level: int, message: str, when: float) -> None:
-        self.counts[level] += 1
+        counts = self.counts
+        counts[level] = counts.get(level, 0) + 1
         if self._mine:
             queue = self._queue
             if len(queue) >= self._queue_size:
                 self.unmined += 1
-            queue.append((level, message, when))
+            queue.append((level, message))
 
     # -- miner thread --------------------------------------------------------------------
     def _make_miner(self) -> _ExactMiner | _DrainMiner:
@@ -140,34 +143,44 @@ class LogStats:
             self.process()
 
     def process(self) -> None:
-        """Mine everything queued (the thread does this every interval)."""
+        """Mine everything queued (the thread does this every interval).
+
+        The queue is swapped out and counted per (level, message) in C (``Counter``), so
+        the per-record cost off the hot path is small; first/last seen are the times of
+        the batches a template appeared in (resolution: the mining interval).
+        """
         with self._lock:
             if self._miner is None:
                 self._miner = self._make_miner()
             miner = self._miner
-            queue = self._queue
-            while queue:
-                try:
-                    level, message, when = queue.popleft()
-                except IndexError:
-                    break
-                try:
-                    found = miner.add(message[:2048])
-                except Exception:
-                    found = None
-                if found is None:
-                    self.unmined += 1
-                    continue
-                cid, template = found
-                pattern = self._patterns.get(cid)
-                if pattern is None:
-                    pattern = self._patterns[cid] = Pattern(template, 0, when, when,
-                                                            example=message[:512])
-                pattern.template = template
-                pattern.count += 1
-                pattern.last_seen = max(pattern.last_seen, when)
+            batch, self._queue = self._queue, collections.deque(maxlen=self._queue_size)
+            if not batch:
+                return
+            when = time.time()
+            for (level, message), count in collections.Counter(batch).items():
+                cid = self._seen.get(message)
+                if cid is None:
+                    try:
+                        found = miner.add(message[:2048])
+                    except Exception:
+                        found = None
+                    if found is None:
+                        self.unmined += count
+                        continue
+                    cid, template = found
+                    if len(self._seen) < 10_000:
+                        self._seen[message] = cid
+                    pattern = self._patterns.get(cid)
+                    if pattern is None:
+                        pattern = self._patterns[cid] = Pattern(template, 0, when, when,
+                                                                example=message[:512])
+                    pattern.template = template
+                else:
+                    pattern = self._patterns[cid]
+                pattern.count += count
+                pattern.last_seen = when
                 name = level_name(level)
-                pattern.levels[name] = pattern.levels.get(name, 0) + 1
+                pattern.levels[name] = pattern.levels.get(name, 0) + count
 
     def patterns(self, limit: int = 50) -> list[dict[str, Any]]:
         """The ``limit`` most frequent templates, most frequent first."""

@@ -7,6 +7,7 @@ their own state), and it never raises into the caller.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -120,8 +121,8 @@ class Pipeline:
         self.sinks: list[Sink] = list(sinks)
         self.observers: list[Observer] = list(observers)
         self._on_error = on_error
-        self._ctx_src: Mapping[str, Any] | None = None
-        self._ctx_out: dict[str, Any] = {}
+        # (bound mapping, its redacted copy) in one attribute, so threads swap it atomically.
+        self._ctx_cache: tuple[Mapping[str, Any] | None, dict[str, Any]] = (None, {})
 
     @classmethod
     def field_names(cls, scheme: str, renames: Mapping[str, str]) -> dict[str, str]:
@@ -150,8 +151,13 @@ class Pipeline:
             self._emit(level, logger, message, fields, when, exc_info, frame, origin,
                        template, level_text)
         except Exception:
-            if self._on_error is not None:
-                self._on_error("logs.pipeline")
+            self.failed("logs.pipeline")
+
+    def failed(self, component: str) -> None:
+        """Count an internal failure (the app never sees it)."""
+        if self._on_error is not None:
+            with contextlib.suppress(Exception):
+                self._on_error(component)
 
     def _emit(  # noqa: PLR0917 - positional on purpose: this is the hot path
         self,
@@ -172,14 +178,15 @@ class Pipeline:
             message = str(message)
         if len(message) > self.max_message:
             message = _truncate(message, self.max_message)
-        shown = red.redact_str(message) if red is not None else message
+        shown = message if red is None else (
+            red._str_cache.get(message) or red.redact_str(message))
         record: dict[str, Any] = {
             self._k_ts: timestamp(now),
-            self._k_level: level_text or level_name(level),
+            self._k_level: level_text or _LEVEL_NAMES.get(level) or level_name(level),
             self._k_msg: shown,
             self._k_logger: logger,
+            **self._static,
         }
-        record.update(self._static)
         if frame is not None:
             record[self._k_module] = frame.f_globals.get("__name__", "?")
             record[self._k_function] = frame.f_code.co_name
@@ -195,17 +202,22 @@ class Pipeline:
             sid = _context.span_id.get()
             if sid is not None:
                 record[self._k_sid] = sid
+        elif _context.providers.trace is not None:
+            ids = _context.providers.trace()
+            if ids is not None:
+                record[self._k_tid], record[self._k_sid] = ids
         ctx = _context._bound.get()
         if ctx:
-            if ctx is not self._ctx_src:
+            cached = self._ctx_cache
+            if cached[0] is ctx:
+                record.update(cached[1])
+            else:
                 # Bound mappings are immutable snapshots: redact each one once.
                 out = self._fields(ctx)
-                self._ctx_src, self._ctx_out = ctx, out
-            record.update(self._ctx_out)
+                self._ctx_cache = (ctx, out)
+                record.update(out)
         if fields:
-            reserved = self._reserved
-            for key, value in self._fields(fields).items():
-                record[key + "_" if key in reserved else key] = value
+            self._fields(fields, record, self._reserved)
         if exc_info is not None:
             record[self._k_exc] = self._exception(exc_info)
         if template is not None and template is not message:
@@ -221,24 +233,47 @@ class Pipeline:
         for observe in self.observers:
             observe(level, entry.message, now)
 
-    def _fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def _fields(self, fields: Mapping[str, Any], out: dict[str, Any] | None = None,
+                reserved: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Redacted, truncated ``fields`` written into ``out`` (a new dict by default);
+        keys in ``reserved`` (the record's own fields) get a ``_`` suffix."""
         red = self.redactor
         cap = self.max_message
-        out: dict[str, Any] = {}
+        if out is None:
+            out = {}
+        if red is None:
+            for raw_key, value in fields.items():
+                key = raw_key if type(raw_key) is str else str(raw_key)
+                if key in reserved:
+                    key += "_"
+                out[key] = _truncate(value, cap) if type(value) is str else value
+            return out
+        # The redactor's caches, read inline: this loop runs for every field of every line.
+        key_cache = red._key_cache
+        str_cache = red._str_cache
         for raw_key, raw in fields.items():
             key = raw_key if type(raw_key) is str else str(raw_key)
             value = raw
-            kind = type(raw)
+            sensitive = key_cache.get(key)
+            if sensitive is None:
+                sensitive = red.is_sensitive_key(key)
+            if key in reserved:
+                key += "_"
+            if sensitive:
+                out[key] = red.replacement
+                continue
+            kind = type(value)
             if kind is str:
-                if len(raw) > cap:
-                    value = _truncate(raw, cap)
-                if red is not None:
-                    value = red.replacement if red.is_sensitive_key(key) else red.redact_str(value)
-            elif red is not None:
-                if red.is_sensitive_key(key):
-                    value = red.replacement
-                elif kind is not float and kind is not bool and raw is not None:
-                    value = red._walk(raw, 1, set())
+                if len(value) >= 8:
+                    hit = str_cache.get(value)
+                    if hit is None:
+                        hit = red.redact_str(_truncate(value, cap))
+                    value = hit
+            elif kind is int:
+                if value > 10**12:
+                    value = red._walk(value, 1, set())
+            elif kind is not float and kind is not bool and value is not None:
+                value = red._walk(value, 1, set())
             out[key] = value
         return out
 

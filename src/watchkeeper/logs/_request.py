@@ -84,12 +84,13 @@ class RequestLogHook:
         record.state["logs.token"] = _context.request_id.set(rid)
         record.response_headers.append((self.header, rid))
         pipeline = state.pipeline
-        if self.debug and pipeline is not None and self._std.isEnabledFor(10):
+        # Opted in by settings, so written at the access level (not hidden behind DEBUG).
+        if self.debug and pipeline is not None and self._std.isEnabledFor(HTTP):
             red = pipeline.redactor
             headers = list(record.headers())
             shown = red.redact_headers(headers) if red is not None else headers
             query = red.redact_str(record.query_string) if red is not None else record.query_string
-            pipeline.emit(10, self.logger_name, "request headers",
+            pipeline.emit(HTTP, self.logger_name, "request headers",
                           {"method": record.method, "path": record.path, "query": query,
                            "headers": dict(shown)})
         return None
@@ -99,6 +100,12 @@ class RequestLogHook:
             self._access_line(record)
         finally:
             token = record.state.pop("logs.token", None)
+            raw = record.server_state
+            if "type" in raw and raw.get("type") == "http":
+                # ASGI: each request runs in its own task, whose context ends with it.
+                # Keeping the id lets the server's own error log for this request (uvicorn
+                # logs "Exception in ASGI application" after we return) carry it.
+                token = None
             if token is not None:
                 try:
                     _context.request_id.reset(token)

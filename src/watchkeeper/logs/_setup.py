@@ -19,6 +19,7 @@ import time
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from . import _caller
 from ._file import FileSink
 from ._http_sinks import ElasticsearchSink, HttpJsonSink, LokiSink, OtlpLogSink
 from ._logger import BridgeHandler, state
@@ -131,6 +132,8 @@ def configure(
         _installed.stats = stats
         _installed.settings = logs
         _install_root(logs)
+        if logs.caller:
+            _caller.install()
         adopt_library_loggers()
         _apply_levels(logs)
         if logs.capture_warnings:
@@ -165,7 +168,7 @@ def _build_sinks(logs: LogsSettings, service: str, environment: str,
         console = _console(logs, environment)
         out.append(StreamSink(logs.stream, console=console,
                               colour=console and _isatty(logs.stream),
-                              flush_interval=logs.flush_interval))
+                              flush_interval=logs.flush_interval, count_drops=drops))
     for f in logs.files:
         out.append(FileSink(f.path, max_bytes=f.max_bytes, rotate_every=f.rotate_every,
                             keep=f.keep, retention=f.retention, min_level=_level_no(f.level),
@@ -214,11 +217,20 @@ def _install_root(logs: LogsSettings) -> None:
     root = logging.getLogger()
     _installed.saved_root = (list(root.handlers), root.level)
     for handler in list(root.handlers):
-        root.removeHandler(handler)
+        # Console handlers (basicConfig, a framework's default) would print every line a
+        # second time; file handlers and test-capture handlers are the app's business.
+        if _is_console(handler):
+            root.removeHandler(handler)
     handler = BridgeHandler()
     root.addHandler(handler)
     root.setLevel(_level_no(logs.level))
     _installed.handler = handler
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    stream = getattr(handler, "stream", None)
+    return isinstance(handler, logging.StreamHandler) and stream in (
+        sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
 
 
 def adopt_library_loggers() -> None:
@@ -259,7 +271,7 @@ def _apply_levels(logs: LogsSettings) -> None:
         _installed.levels_set.setdefault(name, logger.level)
         logger.setLevel(level)
 
-    for name, level in logs.levels.items():
+    for name, level in {"watchkeeper.access": "HTTP", **logs.levels}.items():
         set_level(name, _level_no(level))
     for pattern in logs.debug:
         if pattern == "*":
@@ -363,6 +375,7 @@ def reset() -> None:
         if _installed.stats is not None:
             _installed.stats.stop()
             _installed.stats = None
+        _caller.uninstall()
         root = logging.getLogger()
         if _installed.handler is not None:
             root.removeHandler(_installed.handler)
@@ -370,7 +383,8 @@ def reset() -> None:
         if _installed.saved_root is not None:
             handlers, level = _installed.saved_root
             for handler in handlers:
-                root.addHandler(handler)
+                if handler not in root.handlers:
+                    root.addHandler(handler)
             root.setLevel(level)
             _installed.saved_root = None
         for name, (handlers, propagate, level, disabled) in _installed.adopted.items():

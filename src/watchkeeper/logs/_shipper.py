@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import random
 import threading
 import time
@@ -99,6 +100,9 @@ class Shipper:
         self._unreported = 0
         self._last_warning = -float("inf")
         self._drop_lock = threading.Lock()
+        self._overflow = itertools.count()
+        self._overflow_read = 0
+        self._overflow_counted = 0
         self._thread = threading.Thread(target=self._run, name=f"watchkeeper-ship-{name}",
                                         daemon=True)
         self._thread.start()
@@ -107,9 +111,13 @@ class Shipper:
     def write(self, entry: Entry) -> None:
         queue = self._queue
         if len(queue) >= self.queue_size:
-            self._drop(1)  # the deque itself discards the oldest on append
+            # The deque discards the oldest on append. Counting is one atomic C call here;
+            # the worker turns it into metrics and the warning.
+            next(self._overflow)
         queue.append(entry)
-        if len(queue) >= self.batch_size:
+        # is_set() is a plain read; set() takes a lock, so only call it when it matters
+        # (a stuck receiver would otherwise make every call pay for it).
+        if len(queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
     def flush(self) -> None:
@@ -214,7 +222,18 @@ class Shipper:
             with contextlib.suppress(Exception):
                 self._count_drops(self.name, count)
 
+    def _collect_overflow(self) -> None:
+        # next() both reads and advances the counter: subtract our own reads.
+        with self._drop_lock:
+            seen = next(self._overflow) - self._overflow_read
+            self._overflow_read += 1
+            new = seen - self._overflow_counted
+            self._overflow_counted = seen
+        if new > 0:
+            self._drop(new)
+
     def _report_drops(self, *, force: bool = False) -> None:
+        self._collect_overflow()
         if not self._unreported or self._warn is None:
             return
         now = time.monotonic()

@@ -1,12 +1,11 @@
-"""Local sinks: a stream (stdout/stderr) and an in-memory list for tests.
-
-Streams are written through their binary buffer and flushed by one background thread
-every ``flush_interval``; WARNING and above, and everything after SIGTERM, is flushed
-at once, so a crash loses at most one interval of low-level lines.
+"""Local sinks: a stream (stdout/stderr) and an in-memory list for tests, and the
+background flusher the file sink uses (WARNING and above, and everything after SIGTERM,
+is flushed at once, so a crash loses at most one interval of low-level lines).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import sys
 import threading
@@ -65,14 +64,20 @@ def flush_every_line() -> None:
 
 
 class StreamSink:
-    """JSON lines or console lines to a text stream's binary buffer (default stdout).
+    """JSON lines or console lines to stdout/stderr, written by a background thread.
+
+    The caller only appends to a bounded queue: a stdout pipe nobody reads (a stuck log
+    collector, a test harness) makes lines drop — counted like a shipper's — instead of
+    blocking the application. The writer wakes every ``flush_interval`` and at once for
+    WARNING and above (and for every line after SIGTERM).
 
     Args:
-        stream: a text stream with ``.buffer`` or a binary stream; resolved lazily from
-            ``sys.stdout``/``sys.stderr`` when given as ``"stdout"``/``"stderr"``.
+        stream: ``"stdout"``/``"stderr"`` or a text/binary stream.
         console: human-readable lines instead of JSON.
         colour: ANSI colours in console mode.
-        flush_interval: seconds between background flushes; 0 flushes every line.
+        flush_interval: seconds between writes; 0 writes synchronously on the caller.
+        max_pending: lines held while the stream is blocked; the oldest drop first.
+        count_drops: called with (sink name, count) when lines are dropped.
     """
 
     def __init__(
@@ -83,6 +88,8 @@ class StreamSink:
         colour: bool = False,
         min_level: int = 0,
         flush_interval: float = 0.2,
+        max_pending: int = 10_000,
+        count_drops: Callable[[str, int], None] | None = None,
         name: str | None = None,
     ) -> None:
         self.name = name or (stream if isinstance(stream, str) else "stream")
@@ -90,6 +97,9 @@ class StreamSink:
         self.console = console
         self.colour = colour
         self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self.dropped = 0
+        self._count_drops = count_drops
         target: Any = getattr(sys, stream) if isinstance(stream, str) else stream
         binary = getattr(target, "buffer", None)
         if binary is not None:
@@ -99,22 +109,77 @@ class StreamSink:
                                                else target.write)
         self._flush: Callable[[], Any] = (binary.flush if binary is not None
                                           else target.flush)
+        self._pending: collections.deque[bytes] = collections.deque(maxlen=max_pending)
+        self._wake = threading.Event()
+        self._stopped = False
+        self._io_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         if flush_interval > 0:
-            flusher.add(self, flush_interval)
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"watchkeeper-log-{self.name}")
+            self._thread.start()
 
     def write(self, entry: Entry) -> None:
         line = console_line(entry.record, colour=self.colour) if self.console else entry.line
-        self._write(line)
-        if entry.level >= 30 or self.flush_interval <= 0 or flusher.every_line:
-            self._flush()
+        if self._thread is None:
+            with self._io_lock:
+                self._write(line)
+                self._flush()
+            return
+        pending = self._pending
+        if len(pending) >= self.max_pending:
+            self._drop(1)
+        pending.append(line)
+        if (entry.level >= 30 or flusher.every_line) and not self._wake.is_set():
+            self._wake.set()
 
-    def flush(self) -> None:
-        with contextlib.suppress(ValueError):  # closed by the host at exit
-            self._flush()
+    def _drop(self, count: int) -> None:
+        self.dropped += count
+        if self._count_drops is not None:
+            with contextlib.suppress(Exception):
+                self._count_drops(self.name, count)
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            self._write_pending()
+        self._write_pending()
+
+    def _write_pending(self) -> None:
+        pending = self._pending
+        with self._io_lock:
+            while pending:
+                chunk: list[bytes] = []
+                while pending and len(chunk) < 512:
+                    try:
+                        chunk.append(pending.popleft())
+                    except IndexError:
+                        break
+                try:
+                    self._write(b"".join(chunk))
+                    self._flush()
+                except (OSError, ValueError):  # closed or broken pipe: nothing to do
+                    self._drop(len(chunk))
+
+    def flush(self, timeout: float = 1.0) -> None:
+        """Have the writer write everything pending; wait up to ``timeout`` for it."""
+        if self._thread is None:
+            return
+        self._wake.set()
+        end = time.monotonic() + timeout
+        while self._pending and time.monotonic() < end:
+            time.sleep(0.001)
+        # The last chunk may still be in the write call.
+        if self._io_lock.acquire(timeout=max(0.0, end - time.monotonic())):
+            self._io_lock.release()
 
     def close(self, timeout: float) -> None:
-        flusher.discard(self)
-        self.flush()
+        """Stop the writer after it wrote what is pending (bounded by ``timeout``)."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 class MemorySink:

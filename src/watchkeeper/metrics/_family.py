@@ -111,8 +111,11 @@ class Family(Generic[C]):
                 "const": self.const_labels, "mode": self.mode}
 
     def same_shape(self, other: Family[Any]) -> bool:
-        return (type(self) is type(other) and self.labelnames == other.labelnames
-                and self.metadata() == other.metadata())
+        """Whether ``other`` records the same series (help text may differ: first wins)."""
+        mine, theirs = self.metadata(), other.metadata()
+        mine.pop("help")
+        theirs.pop("help")
+        return type(self) is type(other) and mine == theirs
 
     # -- children ----------------------------------------------------------------------
     def labels(self, *values: object, **by_name: object) -> C:

@@ -75,7 +75,39 @@ def _is_server(argv: list[str]) -> bool:
 
 def open_shard(directory: str) -> ShardStore:
     os.makedirs(directory, mode=0o700, exist_ok=True)
+    sweep_stale(os.path.dirname(directory), keep=directory)
     return ShardStore(directory, f"{os.getpid()}-{secrets.token_hex(4)}")
+
+
+STALE_AFTER_SECONDS = 3600.0
+
+
+def sweep_stale(base: str, keep: str, now: float | None = None) -> list[str]:
+    """Remove server directories under ``base`` whose every worker is gone and that
+    nothing touched for an hour (servers that stopped long ago). Returns what went."""
+    import shutil
+    import time
+
+    removed: list[str] = []
+    now = time.time() if now is None else now
+    try:
+        entries = [e for e in os.scandir(base) if e.is_dir() and e.path != keep]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            names = os.listdir(entry.path)
+            newest = max([entry.stat().st_mtime] + [
+                os.stat(os.path.join(entry.path, n)).st_mtime for n in names])
+        except OSError:
+            continue
+        if now - newest < STALE_AFTER_SECONDS:
+            continue
+        if any(_is_locked(os.path.join(entry.path, n)) for n in names if n.endswith(".keys")):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
 
 
 @dataclass
@@ -87,6 +119,7 @@ class _Shard:
     families: dict[str, dict[str, Any]] = field(default_factory=dict)
     slots: dict[int, tuple[str, tuple[str, ...], int]] = field(default_factory=dict)
     dead_values: array[float] | None = None
+    dead_stamp: tuple[int, int] = (-1, -1)
 
 
 class ShardReader:
@@ -165,16 +198,18 @@ class ShardReader:
             if shard is None:
                 shard = self._shards[name] = _Shard(pid=name.split("-", 1)[0])
             keys_path = os.path.join(self.directory, f"{name}.keys")
+            values_path = os.path.join(self.directory, f"{name}.values")
             alive = (self.own is not None and self.own.name == name) or _is_locked(keys_path)
-            if not alive and shard.dead_values is not None:
-                yield shard, False, shard.dead_values
+            stamp = _stamp(keys_path, values_path)
+            if not alive and shard.dead_values is not None and stamp == shard.dead_stamp:
+                yield shard, False, shard.dead_values  # a dead worker's shard is final
                 continue
             self._parse_keys(shard, keys_path)
-            values = _read_values(os.path.join(self.directory, f"{name}.values"))
+            values = _read_values(values_path)
             if values is None:
                 continue
             if not alive:
-                shard.dead_values = values  # a dead worker's shard never changes again
+                shard.dead_values, shard.dead_stamp = values, stamp
             yield shard, alive, values
 
     @staticmethod
@@ -198,6 +233,19 @@ class ShardReader:
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue  # a corrupt record loses that series only
         shard.offset += end
+
+
+def _stamp(*paths: str) -> tuple[int, int]:
+    """Total size and newest mtime: changes whenever a writer appended anything."""
+    size = mtime = 0
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        size += info.st_size
+        mtime = max(mtime, info.st_mtime_ns)
+    return size, mtime
 
 
 def _is_locked(path: str) -> bool:

@@ -88,12 +88,15 @@ class ShardStore(_Pages):
         self.values_path = os.path.join(directory, f"{name}.values")
         self.keys_path = os.path.join(directory, f"{name}.keys")
         self._values_fd = os.open(self.values_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._keys_fd = os.open(
-            self.keys_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600
-        )
+        # Lock first, then publish under the name readers look for: a reader must never
+        # see an unlocked key file of a live writer (it would take the writer for dead).
+        hidden = self.keys_path + ".new"
+        self._keys_fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
+                                0o600)
         import fcntl
 
         fcntl.flock(self._keys_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(hidden, self.keys_path)
         self._maps: list[mmap.mmap] = []
 
     def new_page(self, number: int) -> Page:

@@ -73,7 +73,14 @@ def configure(settings: Settings) -> TracingState | None:
         except Exception:
             pass
 
-    return _setup.configure(settings, redactor_for(settings), dropped)
+    state = _setup.configure(settings, redactor_for(settings), dropped)
+    from ..logs import set_trace_provider
+    from ._propagation import _otel_ids
+
+    # Spans started with the plain OpenTelemetry API (libraries, the app's own tracer)
+    # are current too: log lines outside any watchkeeper span read their ids from there.
+    set_trace_provider(_otel_ids if state is not None else None)
+    return state
 
 
 def request_hook(settings: Settings) -> ServerSpanHook | None:

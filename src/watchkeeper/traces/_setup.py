@@ -41,6 +41,7 @@ __all__ = ["TracingState", "configure", "current", "exporter_names", "flush",
 
 _log = logging.getLogger("watchkeeper.traces")
 _lock = threading.RLock()
+_SIGTERM_FLUSH_WAIT = 2.0
 _DEFAULTS = {"max_queue_size": 2048, "max_export_batch_size": 512, "schedule_delay": 5.0,
              "export_timeout": 10.0}
 _ENV = {"max_queue_size": "OTEL_BSP_MAX_QUEUE_SIZE",
@@ -390,8 +391,9 @@ def _chain_sigterm() -> None:
     """Flush spans when SIGTERM arrives, then let whoever handled it before carry on.
 
     uvicorn re-raises SIGTERM after its shutdown with the default handler, so atexit does
-    not run; flushing here (on a thread, so the server's graceful shutdown is not held up)
-    is what gets the last batch out.
+    not run; flushing here is what gets the last batch out. Spans of requests that finish
+    during the graceful shutdown after this point can still be lost: flushing on the ASGI
+    lifespan shutdown would catch them (needs a hook in the middleware).
     """
     if threading.current_thread() is not threading.main_thread():
         return
@@ -402,7 +404,13 @@ def _chain_sigterm() -> None:
 
     def handler(signum: int, frame: Any) -> None:
         if callable(previous):
-            threading.Thread(target=flush, name="watchkeeper-span-flush", daemon=True).start()
+            # The server re-raises SIGTERM with the default action once it has shut down,
+            # killing the process mid-export: wait (bounded, the exporter may be down)
+            # for what is queued to go out before letting the server start.
+            worker = threading.Thread(target=flush, name="watchkeeper-span-flush",
+                                      daemon=True)
+            worker.start()
+            worker.join(_SIGTERM_FLUSH_WAIT)
             previous(signum, frame)
             return
         if previous == signal.SIG_IGN:
