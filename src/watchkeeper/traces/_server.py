@@ -89,11 +89,13 @@ class ServerSpanHook:
         try:
             if span.is_recording():
                 route = record.route
+                status = record.status
                 if route:
                     span.update_name(f"{record.method} {route}")
-                    span.set_attribute("http.route", route)
-                status = record.status
-                span.set_attribute("http.response.status_code", status)
+                    span.set_attributes({"http.route": route,
+                                         "http.response.status_code": status})
+                else:
+                    span.set_attribute("http.response.status_code", status)
                 exc = record.exception
                 if exc is not None:
                     span.record_exception(exc)
