@@ -41,6 +41,7 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     _runtime.configure(settings)
     _setup_metrics(settings)
     _setup_logs(settings)
+    _setup_health(settings)
     return settings
 
 
@@ -50,6 +51,14 @@ def _setup_logs(settings: Settings) -> None:
     # configure() first undoes a previous call, so init() twice leaves one pipeline; with
     # logs disabled it only restores the root logger.
     logs.configure(settings)
+
+
+def _setup_health(settings: Settings) -> None:
+    if not settings.health.enabled:
+        return
+    from . import health
+
+    health.configure(settings)
 
 
 def _setup_metrics(settings: Settings) -> None:

@@ -9,9 +9,12 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     WatchkeeperError
     ├── ConfigError                 invalid settings: names field, value and source
     ├── InstrumentationError        instrument() got something it cannot instrument
-    └── MetricError
-        ├── DuplicateMetricError    a name already registered with another shape
-        └── LabelError              wrong label names or values for a metric
+    ├── MetricError
+    │   ├── DuplicateMetricError    a name already registered with another shape
+    │   └── LabelError              wrong label names or values for a metric
+    └── HealthError
+        ├── HealthCheckConfigError  a check defined wrongly (bad timeout, unknown built-in)
+        └── CircuitOpenError        a circuit breaker refused the call (open or half-open full)
 
 Each later stage adds its own small subtree here (PromQL, rules, notify, health, ...).
 """
@@ -21,9 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CircuitOpenError",
     "ConfigError",
     "ConfigProblem",
     "DuplicateMetricError",
+    "HealthCheckConfigError",
+    "HealthError",
     "InstrumentationError",
     "LabelError",
     "MetricError",
@@ -76,3 +82,25 @@ class DuplicateMetricError(MetricError):
 
 class LabelError(MetricError):
     """Label names or values do not match the metric's definition."""
+
+
+class HealthError(WatchkeeperError):
+    """A health check or circuit breaker problem."""
+
+
+class HealthCheckConfigError(HealthError):
+    """A health check was defined wrongly; raised when it is defined, not when it runs."""
+
+
+class CircuitOpenError(HealthError):
+    """A circuit breaker refused a call: it is open, or half-open with every trial slot taken.
+
+    Attributes:
+        breaker: the name of the circuit breaker.
+        retry_after: seconds until the breaker lets a trial call through (0 if unknown).
+    """
+
+    def __init__(self, breaker: str, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.breaker = breaker
+        self.retry_after = retry_after

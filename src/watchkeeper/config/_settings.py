@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._health import HealthSettings
 from ._logs import LogsSettings
 from ._metrics import MetricsSettings
 from ._service import ServiceSettings
@@ -19,3 +20,4 @@ class Settings(BaseModel):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logs: LogsSettings = Field(default_factory=lambda: LogsSettings())  # noqa: PLW0108
+    health: HealthSettings = Field(default_factory=HealthSettings)

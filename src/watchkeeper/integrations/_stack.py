@@ -79,6 +79,11 @@ def build_stack(settings: Settings) -> Stack:
 
         stack.hooks.append(HttpServerHook(registry(), settings.metrics))
         stack.add_endpoint(settings.metrics.path, metrics_endpoint(registry(), settings.metrics))
+    if settings.health.enabled:
+        from ..health import endpoints as health_endpoints
+
+        for path, endpoint in health_endpoints(settings).items():
+            stack.add_endpoint(path, endpoint)
     return stack
 
 
