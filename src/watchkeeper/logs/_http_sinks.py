@@ -71,7 +71,19 @@ class _HttpShipper(Shipper):
         return data
 
     def send(self, batch: Sequence[Shipped]) -> None:
+        self._ensure_connected()
         self.post(self.encode(batch))
+
+    def _ensure_connected(self) -> None:
+        # Connect before encoding: a receiver that refuses costs no body building.
+        conn = self._connection()
+        if conn.sock is None:
+            try:
+                conn.connect()
+            except Exception:
+                conn.close()
+                self._conn = None
+                raise
 
     def encode(self, batch: Sequence[Shipped]) -> bytes:
         raise NotImplementedError
@@ -154,6 +166,7 @@ class ElasticsearchSink(_HttpShipper):
 
     def send(self, batch: Sequence[Shipped]) -> None:
         pending = list(batch)
+        self._ensure_connected()
         data = self.post(self.encode(pending))
         try:
             reply = orjson.loads(data)
