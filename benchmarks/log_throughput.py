@@ -269,7 +269,11 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--calls", type=int, default=50_000)
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
+    if args.latency_only:
+        _latency_table(latency(args.calls, args.repeat))
+        return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.lines:,} lines, "
           f"5 extra fields, to a file", file=sys.stderr)
     results = throughput(args.lines, args.repeat)
@@ -281,7 +285,10 @@ def main() -> None:
     for name, (wall, cpu) in results.items():
         print(f"| {name} | {wall:,.0f} | {wall / sl_wall:.2f}x | {wall / pjl_wall:.2f}x "
               f"| {cpu:,.0f} | {cpu / sl_cpu:.2f}x | {cpu / pjl_cpu:.2f}x |")
-    lat = latency(args.calls, args.repeat)
+    _latency_table(latency(args.calls, args.repeat))
+
+
+def _latency_table(lat: dict[str, tuple[float, float]]) -> None:
     base_p99 = lat["no network sink"][1]
     print("\n| native logger, per call | p50 µs | p99 µs | p99 vs no sink |")
     print("|---|---:|---:|---:|")

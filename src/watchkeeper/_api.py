@@ -43,6 +43,7 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     _setup_logs(settings)
     _setup_traces(settings)
     _setup_errors(settings)
+    _setup_health(settings)
     return settings
 
 
@@ -64,6 +65,14 @@ def _setup_errors(settings: Settings) -> None:
     from .errors import configure as configure_errors
 
     configure_errors(settings)
+
+
+def _setup_health(settings: Settings) -> None:
+    if not settings.health.enabled:
+        return
+    from . import health
+
+    health.configure(settings)
 
 
 def _setup_metrics(settings: Settings) -> None:

@@ -13,7 +13,10 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     │   ├── DuplicateMetricError    a name already registered with another shape
     │   └── LabelError              wrong label names or values for a metric
     ├── TracingError                tracing could not be set up (missing exporter extra)
-    └── ErrorCaptureError           error capture misconfigured (bad before_send)
+    ├── ErrorCaptureError           error capture misconfigured (bad before_send)
+    └── HealthError
+        ├── HealthCheckConfigError  a check defined wrongly (bad timeout, unknown built-in)
+        └── CircuitOpenError        a circuit breaker refused the call (open or half-open full)
 
 Each later stage adds its own small subtree here (PromQL, rules, notify, health, ...).
 """
@@ -23,10 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CircuitOpenError",
     "ConfigError",
     "ConfigProblem",
     "DuplicateMetricError",
     "ErrorCaptureError",
+    "HealthCheckConfigError",
+    "HealthError",
     "InstrumentationError",
     "LabelError",
     "MetricError",
@@ -88,3 +94,23 @@ class TracingError(WatchkeeperError):
 
 class ErrorCaptureError(WatchkeeperError):
     """Error capture was configured wrongly (e.g. a ``before_send`` that cannot be imported)."""
+class HealthError(WatchkeeperError):
+    """A health check or circuit breaker problem."""
+
+
+class HealthCheckConfigError(HealthError):
+    """A health check was defined wrongly; raised when it is defined, not when it runs."""
+
+
+class CircuitOpenError(HealthError):
+    """A circuit breaker refused a call: it is open, or half-open with every trial slot taken.
+
+    Attributes:
+        breaker: the name of the circuit breaker.
+        retry_after: seconds until the breaker lets a trial call through (0 if unknown).
+    """
+
+    def __init__(self, breaker: str, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.breaker = breaker
+        self.retry_after = retry_after

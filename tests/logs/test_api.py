@@ -8,7 +8,7 @@ def test_public_api_is_pinned() -> None:
         "DEFAULT_SENSITIVE_KEYS", "HTTP", "REDACTED", "BridgeHandler", "CapturedLogs",
         "ContextThreadPoolExecutor", "ElasticsearchSink", "Entry", "FileSink",
         "HttpJsonSink", "Logger", "LogstashSink", "LokiSink", "MemorySink", "OtlpLogSink",
-        "PermanentError", "Pipeline", "Redactor", "Shipper", "Sink", "StreamSink",
+        "PermanentError", "Pipeline", "Redactor", "Shipped", "Shipper", "Sink", "StreamSink",
         "SyslogSink", "bind", "bound", "bound_fields", "capture_logs", "clear_bound",
         "configure", "flush", "get_logger", "loguru_sink", "merge_context", "patterns",
         "redact_event", "request_hook", "request_id", "reset", "set_trace_provider",

@@ -87,3 +87,16 @@ def test_console_format(make_logs: Any, capsys: Any) -> None:
     assert "WARNING" in out
     assert "hello\\nworld" in out
     assert "user=ann" in out
+
+
+def test_stream_sink_follows_sys_stdout_and_text_streams(make_logs: Any, capsys: Any) -> None:
+    import io
+
+    make_logs(stream="stdout", flush_interval=0.01)
+    logs.get_logger("app").info("to current stdout")
+    logs.flush()
+    assert b"to current stdout" in capsys.readouterr().out.encode()
+    text = io.StringIO()
+    sink = logs.StreamSink(text, flush_interval=0)
+    Pipeline(static={}, redactor=None, sinks=[sink], caller=False).emit(20, "a", "hi", None)
+    assert orjson.loads(text.getvalue())["message"] == "hi"

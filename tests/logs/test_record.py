@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 import pydantic
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from watchkeeper import logs
 from watchkeeper.logs import _context
@@ -231,3 +233,29 @@ def test_trace_provider_supplies_ids_when_context_has_none(captured: Any) -> Non
     (rec,) = captured.records
     assert rec["trace_id"] == "c" * 32
     assert rec["span_id"] == "d" * 16
+
+
+_anything = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+              st.text(), st.binary(max_size=20), st.decimals(allow_nan=False),
+              st.datetimes(), st.uuids(), st.builds(object), st.builds(Unprintable)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.one_of(st.text(max_size=8), st.integers()),
+                                            inner, max_size=4),
+                            st.tuples(inner, inner), st.frozensets(st.integers(), max_size=3)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=st.text(), fields=st.dictionaries(st.text(min_size=1, max_size=10),
+                                                  _anything, max_size=5))
+def test_any_input_is_one_valid_json_line(message: str, fields: dict[str, Any]) -> None:
+    with logs.capture_logs() as captured:
+        logs.get_logger("prop").info(message, **fields)
+        logging.getLogger("prop").warning(message, extra={f"x_{k}": v for k, v in fields.items()})
+    assert len(captured.lines) == 2
+    for line in captured.lines:
+        assert line.endswith(b"\n")
+        assert line.count(b"\n") == 1
+        orjson.loads(line)

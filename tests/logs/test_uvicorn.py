@@ -178,3 +178,42 @@ def test_every_output_line_is_json_and_uvicorn_startup_is_included(server: Serve
         record = orjson.loads(line)
         assert record["service"] == "shop"
     assert not any(r.get("logger") == "uvicorn.access" for r in server.records())
+
+
+def test_sigterm_under_uvicorn_ships_pending_records() -> None:
+    """uvicorn re-raises SIGTERM after shutdown, so atexit never runs: the SIGTERM hook
+    must get queued records out (here: a shipper whose batch interval is a minute)."""
+    from .servers import CaptureHTTP
+
+    capture = CaptureHTTP()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WATCHKEEPER_", "OTEL_"))}
+    env.update({"PYTHONPATH": f"{SRC}{os.pathsep}{HERE / 'apps'}",
+                "WATCHKEEPER_LOGS__HTTP": orjson.dumps(
+                    {"url": f"{capture.url}/logs", "batch_interval": 60,
+                     "batch_size": 10000}).decode()})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "logs_app:app", "--host", "127.0.0.1",
+         "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(base + "/metrics", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        rids = [httpx.get(f"{base}/items/{i}").headers["x-request-id"] for i in range(5)]
+        assert not capture.requests
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(15) != 0
+        shipped = [r for _, _, body in capture.requests for r in orjson.loads(body)]
+        access = {r["request_id"] for r in shipped if r.get("logger") == "watchkeeper.access"}
+        assert set(rids) <= access
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        capture.close()

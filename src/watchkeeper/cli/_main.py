@@ -17,6 +17,7 @@ __all__ = ["main"]
 COMMAND_MODULES = [
     "watchkeeper.cli._config",
     "watchkeeper.cli._demo",
+    "watchkeeper.cli._export",
 ]
 
 

@@ -6,6 +6,7 @@ invalid input fails fast with the field, the bad value and where it came from.
 
 from ._duration import Duration, format_duration, parse_duration, parse_duration_ms
 from ._errors import ErrorsSettings
+from ._health import BUILTIN_CHECK_TYPES, HealthCheckSettings, HealthSettings, ProbeSettings
 from ._load import load_settings
 from ._logs import LogsSettings
 from ._metrics import DEFAULT_LATENCY_BUCKETS, DEFAULT_SIZE_BUCKETS, MetricsSettings
@@ -15,13 +16,17 @@ from ._traces import TracesSettings
 from ._types import CommaList
 
 __all__ = [
+    "BUILTIN_CHECK_TYPES",
     "DEFAULT_LATENCY_BUCKETS",
     "DEFAULT_SIZE_BUCKETS",
     "CommaList",
     "Duration",
     "ErrorsSettings",
+    "HealthCheckSettings",
+    "HealthSettings",
     "LogsSettings",
     "MetricsSettings",
+    "ProbeSettings",
     "ServiceSettings",
     "Settings",
     "TracesSettings",

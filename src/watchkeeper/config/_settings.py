@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import ErrorsSettings
+from ._health import HealthSettings
 from ._logs import LogsSettings
 from ._metrics import MetricsSettings
 from ._service import ServiceSettings
@@ -23,3 +24,4 @@ class Settings(BaseModel):
     logs: LogsSettings = Field(default_factory=lambda: LogsSettings())  # noqa: PLW0108
     traces: TracesSettings = Field(default_factory=TracesSettings)
     errors: ErrorsSettings = Field(default_factory=ErrorsSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)

@@ -91,6 +91,11 @@ def build_stack(settings: Settings) -> Stack:
         span_hook = trace_hook(settings)
         if span_hook is not None:
             stack.hooks.append(span_hook)
+    if settings.health.enabled:
+        from ..health import endpoints as health_endpoints
+
+        for path, endpoint in health_endpoints(settings).items():
+            stack.add_endpoint(path, endpoint)
     return stack
 
 

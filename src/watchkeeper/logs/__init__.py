@@ -26,7 +26,7 @@ from ._logger import BridgeHandler, Logger, get_logger
 from ._pipeline import HTTP, Entry, Pipeline, Sink
 from ._redact import DEFAULT_SENSITIVE_KEYS, REDACTED, Redactor
 from ._setup import configure, current_stats, flush, reset, shutdown
-from ._shipper import PermanentError, Shipper
+from ._shipper import PermanentError, Shipped, Shipper
 from ._sinks import MemorySink, StreamSink
 from ._socket_sinks import LogstashSink, SyslogSink
 from ._testing import CapturedLogs, capture_logs
@@ -54,6 +54,7 @@ __all__ = [
     "PermanentError",
     "Pipeline",
     "Redactor",
+    "Shipped",
     "Shipper",
     "Sink",
     "StreamSink",

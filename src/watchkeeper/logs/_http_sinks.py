@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from ._pipeline import Entry
-from ._shipper import PermanentError, Shipper
+from ._pipeline import level_name
+from ._shipper import PermanentError, Shipped, Shipper
 
 __all__ = ["ElasticsearchSink", "HttpJsonSink", "LokiSink", "OtlpLogSink"]
 
@@ -70,10 +70,22 @@ class _HttpShipper(Shipper):
             raise PermanentError(f"{self.name}: HTTP {status}: {data[:200]!r}")
         return data
 
-    def send(self, batch: Sequence[Entry]) -> None:
+    def send(self, batch: Sequence[Shipped]) -> None:
+        self._ensure_connected()
         self.post(self.encode(batch))
 
-    def encode(self, batch: Sequence[Entry]) -> bytes:
+    def _ensure_connected(self) -> None:
+        # Connect before encoding: a receiver that refuses costs no body building.
+        conn = self._connection()
+        if conn.sock is None:
+            try:
+                conn.connect()
+            except Exception:
+                conn.close()
+                self._conn = None
+                raise
+
+    def encode(self, batch: Sequence[Shipped]) -> bytes:
         raise NotImplementedError
 
     def shutdown(self) -> None:
@@ -88,7 +100,7 @@ class HttpJsonSink(_HttpShipper):
     def __init__(self, url: str, *, name: str = "http", **kwargs: Any) -> None:
         super().__init__(name, url, **kwargs)
 
-    def encode(self, batch: Sequence[Entry]) -> bytes:
+    def encode(self, batch: Sequence[Shipped]) -> bytes:
         return b"[" + b",".join(e.line.rstrip(b"\n") for e in batch) + b"]"
 
 
@@ -107,10 +119,10 @@ class LokiSink(_HttpShipper):
         self.level_label = level_label
         super().__init__(name, url, **kwargs)
 
-    def encode(self, batch: Sequence[Entry]) -> bytes:
+    def encode(self, batch: Sequence[Shipped]) -> bytes:
         streams: dict[str, dict[str, Any]] = {}
         for entry in batch:
-            level = str(entry.record.get("level", "")).lower() if self.level_label else ""
+            level = level_name(entry.level).lower() if self.level_label else ""
             stream = streams.get(level)
             if stream is None:
                 labels = dict(self.labels)
@@ -139,12 +151,12 @@ class ElasticsearchSink(_HttpShipper):
         self.index = index
         super().__init__(name, url.rstrip("/") + "/_bulk", **kwargs)
 
-    def _index_for(self, entry: Entry) -> str:
+    def _index_for(self, entry: Shipped) -> str:
         if "%" not in self.index:
             return self.index
         return time.strftime(self.index, time.gmtime(entry.time))
 
-    def encode(self, batch: Sequence[Entry]) -> bytes:
+    def encode(self, batch: Sequence[Shipped]) -> bytes:
         parts: list[bytes] = []
         for entry in batch:
             parts.append(orjson.dumps({"create": {"_index": self._index_for(entry)}}))
@@ -152,8 +164,9 @@ class ElasticsearchSink(_HttpShipper):
             parts.append(entry.line)
         return b"".join(parts)
 
-    def send(self, batch: Sequence[Entry]) -> None:
+    def send(self, batch: Sequence[Shipped]) -> None:
         pending = list(batch)
+        self._ensure_connected()
         data = self.post(self.encode(pending))
         try:
             reply = orjson.loads(data)
@@ -161,7 +174,7 @@ class ElasticsearchSink(_HttpShipper):
             return
         if not reply.get("errors"):
             return
-        retry: list[Entry] = []
+        retry: list[Shipped] = []
         for entry, item in zip(pending, reply.get("items", []), strict=False):
             result: dict[str, Any] = next(iter(item.values()), {})
             status = int(result.get("status", 200))
@@ -194,7 +207,7 @@ class OtlpLogSink(_HttpShipper):
                          for k, v in (resource or {}).items()]
         super().__init__(name, url, **kwargs)
 
-    def encode(self, batch: Sequence[Entry]) -> bytes:
+    def encode(self, batch: Sequence[Shipped]) -> bytes:
         records = []
         skip = {"timestamp", "level", "message", "trace_id", "span_id"}
         for entry in batch:

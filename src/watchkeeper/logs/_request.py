@@ -101,10 +101,10 @@ class RequestLogHook:
         finally:
             token = record.state.pop("logs.token", None)
             raw = record.server_state
-            if "type" in raw and raw.get("type") == "http":
-                # ASGI: each request runs in its own task, whose context ends with it.
-                # Keeping the id lets the server's own error log for this request (uvicorn
-                # logs "Exception in ASGI application" after we return) carry it.
+            if record.exception is not None and raw.get("type") == "http":
+                # ASGI servers log the exception ("Exception in ASGI application") after
+                # the middleware returned, in the request's own task: keep the id for that
+                # line. The task's context ends with the request.
                 token = None
             if token is not None:
                 try:

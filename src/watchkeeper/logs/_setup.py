@@ -27,7 +27,7 @@ from ._patterns import LogStats, metrics_refresher
 from ._pipeline import HTTP, Pipeline, Sink, identity
 from ._redact import Redactor
 from ._shipper import DropCounter, Shipper, registry_drop_counter
-from ._sinks import StreamSink, flush_every_line
+from ._sinks import StreamSink, flush_every_line, flusher
 from ._socket_sinks import LogstashSink, SyslogSink
 
 if TYPE_CHECKING:
@@ -372,6 +372,7 @@ def reset() -> None:
         if pipeline is not None and not _installed.shut_down:
             pipeline.close(0.5)
         _installed.shut_down = False
+        flusher.every_line = False
         if _installed.stats is not None:
             _installed.stats.stop()
             _installed.stats = None

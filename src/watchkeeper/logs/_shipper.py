@@ -18,9 +18,32 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
+import orjson
+
 from ._pipeline import Entry
 
-__all__ = ["DropCounter", "PermanentError", "Shipper", "registry_drop_counter"]
+__all__ = ["DropCounter", "PermanentError", "Shipped", "Shipper", "registry_drop_counter"]
+
+
+class Shipped:
+    """What a shipper queues: the encoded line, its level and time — not the record.
+
+    Holding lines instead of record dicts keeps a backed-up queue small and nearly free
+    for the garbage collector (a dead receiver must not add GC pauses to the app).
+    """
+
+    __slots__ = ("level", "line", "time")
+
+    def __init__(self, when: float, level: int, line: bytes) -> None:
+        self.time = when
+        self.level = level
+        self.line = line
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The record, parsed back from the line (for sinks that need fields)."""
+        value: dict[str, Any] = orjson.loads(self.line)
+        return value
 
 
 class PermanentError(Exception):
@@ -89,7 +112,7 @@ class Shipper:
         self._count_drops = count_drops
         self._warn = warn
         self._rng = rng
-        self._queue: collections.deque[Entry] = collections.deque(maxlen=queue_size)
+        self._queue: collections.deque[Shipped] = collections.deque(maxlen=queue_size)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -114,7 +137,7 @@ class Shipper:
             # The deque discards the oldest on append. Counting is one atomic C call here;
             # the worker turns it into metrics and the warning.
             next(self._overflow)
-        queue.append(entry)
+        queue.append(Shipped(entry.time, entry.level, entry.line))
         # is_set() is a plain read; set() takes a lock, so only call it when it matters
         # (a stuck receiver would otherwise make every call pay for it).
         if len(queue) >= self.batch_size and not self._wake.is_set():
@@ -149,7 +172,7 @@ class Shipper:
         self.shutdown()
 
     # -- subclass API -----------------------------------------------------------------
-    def send(self, batch: Sequence[Entry]) -> None:
+    def send(self, batch: Sequence[Shipped]) -> None:
         """Deliver ``batch``; raise :class:`PermanentError` to drop it, anything else to retry."""
         raise NotImplementedError
 
@@ -178,8 +201,8 @@ class Shipper:
             if self._stop.is_set():
                 return
 
-    def _take(self) -> list[Entry]:
-        batch: list[Entry] = []
+    def _take(self) -> list[Shipped]:
+        batch: list[Shipped] = []
         queue = self._queue
         while queue and len(batch) < self.batch_size:
             try:
@@ -188,7 +211,7 @@ class Shipper:
                 break
         return batch
 
-    def _deliver(self, batch: list[Entry]) -> None:
+    def _deliver(self, batch: list[Shipped]) -> None:
         attempt = 0
         while True:
             try:

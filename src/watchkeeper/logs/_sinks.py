@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import io
 import sys
 import threading
 import time
@@ -100,16 +101,12 @@ class StreamSink:
         self.max_pending = max_pending
         self.dropped = 0
         self._count_drops = count_drops
-        target: Any = getattr(sys, stream) if isinstance(stream, str) else stream
-        binary = getattr(target, "buffer", None)
-        if binary is not None:
-            # Text printed earlier must not come out after our bytes.
-            target.flush()
-        self._write: Callable[[bytes], Any] = (binary.write if binary is not None
-                                               else target.write)
-        self._flush: Callable[[], Any] = (binary.flush if binary is not None
-                                          else target.flush)
-        self._pending: collections.deque[bytes] = collections.deque(maxlen=max_pending)
+        # A named stream is looked up at each write: sys.stdout may be replaced after
+        # configure() (pytest's capture, a server redirecting output).
+        self._stream_name = stream if isinstance(stream, str) else None
+        self._fixed: Any = None if isinstance(stream, str) else stream
+        self._pending: collections.deque[tuple[Any, bytes]] = collections.deque(
+            maxlen=max_pending)
         self._wake = threading.Event()
         self._stopped = False
         self._io_lock = threading.Lock()
@@ -119,17 +116,35 @@ class StreamSink:
                                             name=f"watchkeeper-log-{self.name}")
             self._thread.start()
 
+    def _current(self) -> Any:
+        return self._fixed if self._stream_name is None else getattr(sys, self._stream_name)
+
+    @staticmethod
+    def _write(target: Any, data: bytes) -> None:
+        binary = getattr(target, "buffer", None)
+        if binary is not None:
+            # Text printed earlier through the text layer must not come out after us.
+            target.flush()
+            binary.write(data)
+            binary.flush()
+        elif isinstance(target, io.RawIOBase | io.BufferedIOBase):
+            target.write(data)
+            target.flush()
+        else:  # a text stream without a buffer (StringIO)
+            target.write(data.decode("utf-8", "replace"))
+            target.flush()
+
     def write(self, entry: Entry) -> None:
         line = console_line(entry.record, colour=self.colour) if self.console else entry.line
         if self._thread is None:
             with self._io_lock:
-                self._write(line)
-                self._flush()
+                self._write(self._current(), line)
             return
         pending = self._pending
         if len(pending) >= self.max_pending:
             self._drop(1)
-        pending.append(line)
+        # The stream current when the line was logged (sys.stdout may be swapped later).
+        pending.append((self._current(), line))
         if (entry.level >= 30 or flusher.every_line) and not self._wake.is_set():
             self._wake.set()
 
@@ -151,14 +166,19 @@ class StreamSink:
         with self._io_lock:
             while pending:
                 chunk: list[bytes] = []
+                target: Any = None
                 while pending and len(chunk) < 512:
                     try:
-                        chunk.append(pending.popleft())
+                        item = pending.popleft()
                     except IndexError:
                         break
+                    if target is not None and item[0] is not target:
+                        pending.appendleft(item)
+                        break
+                    target = item[0]
+                    chunk.append(item[1])
                 try:
-                    self._write(b"".join(chunk))
-                    self._flush()
+                    self._write(target, b"".join(chunk))
                 except (OSError, ValueError):  # closed or broken pipe: nothing to do
                     self._drop(len(chunk))
 

@@ -8,8 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._pipeline import Entry
-from ._shipper import Shipper
+from ._shipper import Shipped, Shipper
 
 __all__ = ["LogstashSink", "SyslogSink", "rfc5424"]
 
@@ -54,7 +53,7 @@ class LogstashSink(_SocketShipper):
     def connect(self) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout=self.timeout)
 
-    def send(self, batch: Sequence[Entry]) -> None:
+    def send(self, batch: Sequence[Shipped]) -> None:
         self._sendall(b"".join(e.line for e in batch))
 
 
@@ -81,7 +80,7 @@ def _token(text: str, limit: int) -> str:
     return cleaned or "-"
 
 
-def rfc5424(entry: Entry, *, facility: int, hostname: str, app_name: str, procid: str) -> bytes:
+def rfc5424(entry: Shipped, *, facility: int, hostname: str, app_name: str, procid: str) -> bytes:
     """One RFC 5424 message: ``<PRI>1 TIMESTAMP HOST APP PROCID MSGID - BOM MSG``.
 
     The MSG is the JSON record, so receivers that understand JSON get every field.
@@ -126,7 +125,7 @@ class SyslogSink(_SocketShipper):
         sock.connect(self.address)
         return sock
 
-    def send(self, batch: Sequence[Entry]) -> None:
+    def send(self, batch: Sequence[Shipped]) -> None:
         procid = str(os.getpid())
         messages = [rfc5424(e, facility=self.facility, hostname=self.hostname,
                             app_name=self.app_name, procid=procid) for e in batch]
