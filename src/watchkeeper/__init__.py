@@ -1,7 +1,8 @@
 """watchkeeper: production observability for Python services.
 
 ``watchkeeper.instrument(app)`` gives a FastAPI, Starlette, Flask or Django app RED
-metrics, process metrics and ``/metrics``; ``watchkeeper.init()`` reads the settings.
+metrics, process metrics, ``/metrics``, server spans and error capture;
+``watchkeeper.init()`` reads the settings.
 Importing this package is cheap: every stage loads when first used.
 """
 
@@ -13,22 +14,43 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._api import counter, gauge, histogram, init, instrument, uninstrument
+    from .errors import capture_exception, capture_message
     from .metrics import (
         cache_access,
         record_cost,
         track_db_operation,
         track_message,
     )
+    from .traces import (
+        continue_trace,
+        current_span_id,
+        current_trace_id,
+        extract,
+        inject,
+        span,
+        timer,
+        traced,
+    )
 
 __all__ = [
     "__version__",
     "cache_access",
+    "capture_exception",
+    "capture_message",
+    "continue_trace",
     "counter",
+    "current_span_id",
+    "current_trace_id",
+    "extract",
     "gauge",
     "histogram",
     "init",
+    "inject",
     "instrument",
     "record_cost",
+    "span",
+    "timer",
+    "traced",
     "track_db_operation",
     "track_message",
     "uninstrument",
@@ -45,6 +67,16 @@ _LAZY = {
     "cache_access": ".metrics",
     "track_message": ".metrics",
     "record_cost": ".metrics",
+    "traced": ".traces",
+    "span": ".traces",
+    "timer": ".traces",
+    "current_trace_id": ".traces",
+    "current_span_id": ".traces",
+    "inject": ".traces",
+    "extract": ".traces",
+    "continue_trace": ".traces",
+    "capture_exception": ".errors",
+    "capture_message": ".errors",
 }
 
 

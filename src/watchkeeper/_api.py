@@ -40,12 +40,35 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     _runtime.configure(settings)
     _setup_metrics(settings)
+    _setup_logs(settings)
+    _setup_traces(settings)
+    _setup_errors(settings)
     _setup_health(settings)
     if settings.security.enabled:
         from . import security
 
         security.configure(settings)
     return settings
+
+
+def _setup_logs(settings: Settings) -> None:
+    from . import logs
+
+    # configure() first undoes a previous call, so init() twice leaves one pipeline; with
+    # logs disabled it only restores the root logger.
+    logs.configure(settings)
+
+
+def _setup_traces(settings: Settings) -> None:
+    from .traces import configure as configure_traces
+
+    configure_traces(settings)  # also retires a previous configuration when now off
+
+
+def _setup_errors(settings: Settings) -> None:
+    from .errors import configure as configure_errors
+
+    configure_errors(settings)
 
 
 def _setup_health(settings: Settings) -> None:
@@ -95,6 +118,11 @@ def instrument(app: App, **overrides: Any) -> App:
         init(**overrides)
     from .integrations import instrument_app
 
+    if not _runtime.settings().traces.fastapi_native:
+        from . import traces
+
+        if traces.current() is not None:
+            traces.disable_framework_tracing(app)
     result: App = instrument_app(app)
     return result
 

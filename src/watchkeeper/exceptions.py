@@ -12,6 +12,8 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     ├── MetricError
     │   ├── DuplicateMetricError    a name already registered with another shape
     │   └── LabelError              wrong label names or values for a metric
+    ├── TracingError                tracing could not be set up (missing exporter extra)
+    ├── ErrorCaptureError           error capture misconfigured (bad before_send)
     ├── HealthError
     │   ├── HealthCheckConfigError  a check defined wrongly (bad timeout, unknown built-in)
     │   └── CircuitOpenError        a circuit breaker refused the call (open or half-open full)
@@ -49,6 +51,7 @@ __all__ = [
     "CorruptionError",
     "DuplicateMetricError",
     "DuplicateSampleError",
+    "ErrorCaptureError",
     "HealthCheckConfigError",
     "HealthError",
     "InstrumentationError",
@@ -69,6 +72,7 @@ __all__ = [
     "SecurityError",
     "SilenceError",
     "TSDBError",
+    "TracingError",
     "WatchkeeperError",
 ]
 
@@ -118,6 +122,14 @@ class DuplicateMetricError(MetricError):
 
 class LabelError(MetricError):
     """Label names or values do not match the metric's definition."""
+
+
+class TracingError(WatchkeeperError):
+    """Tracing could not be set up (an exporter's package is missing, a bad exporter)."""
+
+
+class ErrorCaptureError(WatchkeeperError):
+    """Error capture was configured wrongly (e.g. a ``before_send`` that cannot be imported)."""
 
 
 class HealthError(WatchkeeperError):

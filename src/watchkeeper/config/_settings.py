@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._errors import ErrorsSettings
 from ._health import HealthSettings
+from ._logs import LogsSettings
 from ._metrics import MetricsSettings
 from ._security import SecuritySettings
 from ._service import ServiceSettings
+from ._traces import TracesSettings
 
 __all__ = ["Settings"]
 
@@ -19,5 +22,8 @@ class Settings(BaseModel):
 
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logs: LogsSettings = Field(default_factory=lambda: LogsSettings())  # noqa: PLW0108
+    traces: TracesSettings = Field(default_factory=TracesSettings)
+    errors: ErrorsSettings = Field(default_factory=ErrorsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -25,6 +25,11 @@ Path_ = tuple[str, ...]
 # Plain environment variables that set one field of the tree (lowest env precedence).
 ENV_ALIASES: dict[str, Path_] = {
     "OTEL_SERVICE_NAME": ("service", "name"),
+    # Later entries win: the WATCHKEEPER_ spelling beats the generic one.
+    "LOG_LEVEL": ("logs", "level"),
+    "WATCHKEEPER_LOG_LEVEL": ("logs", "level"),
+    "DEBUG": ("logs", "debug"),
+    "WATCHKEEPER_LOG_DEBUG": ("logs", "debug"),
 }
 
 

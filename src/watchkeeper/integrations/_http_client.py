@@ -1,7 +1,8 @@
-"""Outgoing HTTP metrics for httpx (sync and async) and requests.
+"""Outgoing HTTP metrics and client spans for httpx (sync and async) and requests.
 
 Patched once at the client's ``send`` (not the transport), so custom and mock transports
-are measured too and a redirect chain counts as the one call the application made.
+are measured too and a redirect chain counts as the one call the application made. When
+tracing is on, the same patch starts a CLIENT span and injects ``traceparent``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..config import DEFAULT_LATENCY_BUCKETS
 from ..metrics import Registry, method_label
+from ..traces._client import end_client_span, start_client_span
 
 __all__ = ["ClientMetrics", "instrument_http_clients", "uninstrument_http_clients"]
 
@@ -86,13 +88,17 @@ def _patch_httpx(httpx: Any, metrics: ClientMetrics) -> None:
         def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             url = request.url
             host = _host(url.host, url.port, url.scheme)
+            span = start_client_span(request.method, url.scheme, url.host, url.port,
+                                     url.path, request.headers)
             start = perf_counter()
             try:
                 response = original(self, request, *args, **kwargs)
             except Exception as exc:
                 metrics.failed(host, request.method, perf_counter() - start, exc)
+                end_client_span(span, exc=exc)
                 raise
             metrics.done(host, request.method, perf_counter() - start, response.status_code)
+            end_client_span(span, response.status_code)
             return response
 
         return send
@@ -101,13 +107,17 @@ def _patch_httpx(httpx: Any, metrics: ClientMetrics) -> None:
         async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             url = request.url
             host = _host(url.host, url.port, url.scheme)
+            span = start_client_span(request.method, url.scheme, url.host, url.port,
+                                     url.path, request.headers)
             start = perf_counter()
             try:
                 response = await original(self, request, *args, **kwargs)
             except Exception as exc:
                 metrics.failed(host, request.method, perf_counter() - start, exc)
+                end_client_span(span, exc=exc)
                 raise
             metrics.done(host, request.method, perf_counter() - start, response.status_code)
+            end_client_span(span, response.status_code)
             return response
 
         return send
@@ -122,13 +132,17 @@ def _patch_requests(requests: Any, metrics: ClientMetrics) -> None:
             parts = urlsplit(request.url)
             host = _host(parts.hostname or "", parts.port, parts.scheme)
             method = request.method or "GET"
+            span = start_client_span(method, parts.scheme, parts.hostname or "", parts.port,
+                                     parts.path, request.headers)
             start = perf_counter()
             try:
                 response = original(self, request, **kwargs)
             except Exception as exc:
                 metrics.failed(host, method, perf_counter() - start, exc)
+                end_client_span(span, exc=exc)
                 raise
             metrics.done(host, method, perf_counter() - start, response.status_code)
+            end_client_span(span, response.status_code)
             return response
 
         return send

@@ -76,6 +76,11 @@ def build_stack(settings: Settings) -> Stack:
     patterns = tuple(p for p in settings.metrics.exclude_paths if _is_pattern(p))
     stack = Stack(excluded_exact=exact, excluded_patterns=patterns,
                   unmatched_route=settings.metrics.unmatched_route)
+    if settings.logs.enabled:
+        from .. import logs
+
+        # First, so the request id is bound before any other stage logs or records it.
+        stack.hooks.append(logs.request_hook(settings))
     if settings.metrics.enabled:
         from .._runtime import registry
         from ..metrics import HttpServerHook, metrics_endpoint
@@ -96,6 +101,18 @@ def build_stack(settings: Settings) -> Stack:
             from ..security._endpoint import compliance_endpoint
 
             stack.add_endpoint("/health/compliance", compliance_endpoint(settings))
+    if settings.errors.enabled and "requests" in settings.errors.hooks:
+        from ..errors import request_hook as error_hook
+
+        stack.hooks.append(error_hook(settings))
+    # Tracing stays last: hooks run on_response in order, so the span (and the trace id
+    # in the log context) is still current while the others write lines and events.
+    if settings.traces.enabled is not False:
+        from ..traces import request_hook as trace_hook
+
+        span_hook = trace_hook(settings)
+        if span_hook is not None:
+            stack.hooks.append(span_hook)
     if settings.health.enabled:
         from ..health import endpoints as health_endpoints
 

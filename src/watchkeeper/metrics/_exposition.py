@@ -55,6 +55,8 @@ def render_openmetrics(families: Iterable[FamilySnapshot], *, eof: bool = True) 
             _simple(out, f"{name}_total", fam)
         elif fam.kind == "gauge":
             _simple(out, name, fam)
+        elif fam.exemplars:
+            _histogram_exemplars(out, name, fam)
         else:
             _histogram(out, name, fam)
     if eof:
@@ -86,5 +88,29 @@ def _histogram(out: list[str], name: str, fam: FamilySnapshot) -> None:
         for le, count in zip(les, values, strict=False):
             total += count
             append(f"{bucket}{sep}{le}}} {total!r}\n")
+        suffix = f"{{{labels}}}" if labels else ""
+        append(f"{name}_count{suffix} {total!r}\n{name}_sum{suffix} {format_value(values[-1])}\n")
+
+
+def _histogram_exemplars(out: list[str], name: str, fam: FamilySnapshot) -> None:
+    """``_histogram`` with an OpenMetrics exemplar on buckets that have one (a separate
+    function so the common no-exemplar render keeps its tight loop)."""
+    append = out.append
+    les = [f'le="{format_value(b)}"' for b in fam.bounds] + ['le="+Inf"']
+    bucket = f"{name}_bucket"
+    exemplars = fam.exemplars
+    for labels, values in fam.series:
+        sep = f"{{{labels}," if labels else "{"
+        marks = exemplars.get(labels)
+        total = 0.0
+        for i, (le, count) in enumerate(zip(les, values, strict=False)):
+            total += count
+            mark = marks.get(i) if marks else None
+            if mark is None:
+                append(f"{bucket}{sep}{le}}} {total!r}\n")
+            else:
+                trace_id, value, at = mark
+                append(f'{bucket}{sep}{le}}} {total!r} # {{trace_id="{trace_id}"}} '
+                       f"{format_value(value)} {at:.3f}\n")
         suffix = f"{{{labels}}}" if labels else ""
         append(f"{name}_count{suffix} {total!r}\n{name}_sum{suffix} {format_value(values[-1])}\n")

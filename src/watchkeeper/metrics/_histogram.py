@@ -66,6 +66,9 @@ class Histogram(Family[HistogramChild]):
         if any(a >= b for a, b in itertools.pairwise(bounds)):
             raise MetricError(f"{name}: bucket bounds must be strictly increasing: {bounds}")
         self.bounds: tuple[float, ...] = tuple(bounds)
+        # {labels_text: {bucket index: (trace_id, value, unix time)}}: the latest sampled
+        # observation per bucket, shown as OpenMetrics exemplars.
+        self.exemplars: dict[str, dict[int, tuple[str, float, float]]] = {}
         super().__init__(name, documentation, *args, **kwargs)
 
     def slot_count(self) -> int:

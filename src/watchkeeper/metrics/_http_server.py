@@ -13,8 +13,12 @@ from ._registry import Registry
 
 __all__ = ["HttpServerHook"]
 
-_Series = tuple[Any, int, Any, int, Any, int, Any, int]
-"""(page, index) of the count, duration, request-size and response-size slots."""
+_Series = tuple[Any, int, Any, int, Any, int, Any, int, dict[int, tuple[str, float, float]]]
+"""(page, index) of the count, duration, request-size and response-size slots, and the
+duration series' exemplars by bucket."""
+
+TRACE_ID_KEY = "trace_id"
+"""``record.state`` key under which the tracing hook leaves a sampled request's trace id."""
 
 
 
@@ -78,20 +82,25 @@ class HttpServerHook:
         if series is None:
             series = self._bind(key)
         (count_page, count_i, duration_page, duration_i, request_page, request_i,
-         response_page, response_i) = series
+         response_page, response_i, exemplars) = series
         duration = record.duration
         request_bytes = record.request_bytes
         response_bytes = record.response_bytes
         latency, sizes, latency_sum, size_sum = self._shape
+        bucket = bisect_left(latency, duration)
         # One lock and no per-child calls: this runs once per request.
         with self._lock:
             count_page[count_i] += 1.0
-            duration_page[duration_i + bisect_left(latency, duration)] += 1.0
+            duration_page[duration_i + bucket] += 1.0
             duration_page[duration_i + latency_sum] += duration
             request_page[request_i + bisect_left(sizes, request_bytes)] += 1.0
             request_page[request_i + size_sum] += request_bytes
             response_page[response_i + bisect_left(sizes, response_bytes)] += 1.0
             response_page[response_i + size_sum] += response_bytes
+        if record.state:
+            trace_id = record.state.get(TRACE_ID_KEY)
+            if trace_id is not None:
+                exemplars[bucket] = (trace_id, duration, record.start_time + duration)
         if record.exception is not None:
             self.exceptions.labels(method, route, type(record.exception).__name__).inc()
 
@@ -104,9 +113,9 @@ class HttpServerHook:
             self.request_size.labels(method, route),
             self.response_size.labels(method, route),
         )
-        series: _Series = tuple(  # type: ignore[assignment]
-            part for child in children for part in (child._page, child._i)
-        )
+        exemplars = self.duration.exemplars.setdefault(children[1].labels_text, {})
+        series: _Series = (*(part for child in children for part in (child._page, child._i)),
+                           exemplars)  # type: ignore[assignment]
         if len(self._series) < self._limit:
             self._series[key] = series
         return series

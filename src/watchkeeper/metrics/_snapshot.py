@@ -26,6 +26,8 @@ class FamilySnapshot:
     unit: str = ""
     bounds: tuple[float, ...] = ()
     series: list[tuple[str, list[float]]] = field(default_factory=list)
+    exemplars: dict[str, dict[int, tuple[str, float, float]]] = field(default_factory=dict)
+    """Histograms: ``{labels_text: {bucket index: (trace_id, value, timestamp)}}``."""
 
 
 def snapshot_family(family: Family[Any]) -> FamilySnapshot:
@@ -36,6 +38,7 @@ def snapshot_family(family: Family[Any]) -> FamilySnapshot:
         unit=family.unit,
         bounds=getattr(family, "bounds", ()),
         series=[(child.labels_text, values) for child, values in family.collect_values()],
+        exemplars={k: dict(v) for k, v in getattr(family, "exemplars", {}).items() if v},
     )
 
 

@@ -1,0 +1,300 @@
+"""Log throughput: watchkeeper vs structlog, python-json-logger, loguru and bare stdlib.
+
+One run writes LINES JSON lines with five extra fields to a file per contender and
+reports lines/s and ratios; watchkeeper runs with redaction on, through its native
+logger and through the stdlib bridge. A second table compares per-call latency (p50,
+p99) with and without a dead network sink (connection refused / hanging receiver).
+
+    PYTHONPATH=src python benchmarks/log_throughput.py [--lines 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+FIELDS = {"user": "user-42", "amount": 12.5, "currency": "EUR", "items": 3}
+
+
+def _reset_logging() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for name in list(logging.root.manager.loggerDict):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+            handler.close()
+    root.setLevel(logging.INFO)
+
+
+def _timed(run: Callable[[int], None], lines: int, path: Path,
+           after: Callable[[], None]) -> tuple[float, float]:
+    """(lines per wall second, lines per CPU second of the whole process, all threads)."""
+    gc.collect()
+    start, cpu = time.perf_counter(), time.process_time()
+    run(lines)
+    after()
+    elapsed, cpu_used = time.perf_counter() - start, time.process_time() - cpu
+    written = sum(1 for _ in path.open("rb"))
+    if written != lines:
+        raise AssertionError(f"{path.name}: wrote {written} lines, expected {lines}")
+    return lines / elapsed, lines / cpu_used
+
+
+# -- contenders ------------------------------------------------------------------------
+def raw_orjson(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
+    fh = path.open("ab")
+
+    def run(n: int) -> None:
+        for i in range(n):
+            fh.write(orjson.dumps({"timestamp": time.time(), "level": "info",
+                                   "message": "order placed", "order_id": i, **FIELDS},
+                                  option=orjson.OPT_APPEND_NEWLINE))
+            fh.flush()
+
+    return run, fh.close
+
+
+def structlog_orjson(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
+    import structlog
+
+    fh = path.open("ab")
+    structlog.configure(
+        processors=[structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.JSONRenderer(serializer=orjson.dumps)],
+        logger_factory=structlog.BytesLoggerFactory(fh),
+        cache_logger_on_first_use=True,
+    )
+    log = structlog.get_logger()
+
+    def run(n: int) -> None:
+        for i in range(n):
+            log.info("order placed", order_id=i, **FIELDS)
+
+    def done() -> None:
+        structlog.reset_defaults()
+        fh.close()
+
+    return run, done
+
+
+def python_json_logger(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
+    from pythonjsonlogger.json import JsonFormatter
+
+    _reset_logging()
+    handler = logging.FileHandler(path)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    log = logging.getLogger("bench")
+
+    def run(n: int) -> None:
+        for i in range(n):
+            log.info("order placed", extra={"order_id": i, **FIELDS})
+
+    return run, _reset_logging
+
+
+def loguru_serialize(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(str(path), serialize=True, level="INFO")
+
+    def run(n: int) -> None:
+        for i in range(n):
+            logger.bind(order_id=i, **FIELDS).info("order placed")
+
+    return run, logger.remove
+
+
+def stdlib_plain(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
+    _reset_logging()
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s order_id=%(order_id)s user=%(user)s "
+        "amount=%(amount)s currency=%(currency)s items=%(items)s"))
+    logging.getLogger().addHandler(handler)
+    log = logging.getLogger("bench")
+
+    def run(n: int) -> None:
+        for i in range(n):
+            log.info("order placed", extra={"order_id": i, **FIELDS})
+
+    return run, _reset_logging
+
+
+def _watchkeeper(path: Path, *, bridge: bool, flush_interval: float = 0.2
+                 ) -> tuple[Callable[[int], None], Callable[[], None]]:
+    from watchkeeper import logs
+    from watchkeeper.config import Settings
+
+    _reset_logging()
+    settings = Settings(logs={"stream": "none", "flush_interval": flush_interval,
+                              "files": [{"path": str(path), "max_bytes": 0}],
+                              "patterns": {"enabled": True}})
+    logs.configure(settings, registry=None, install_signal_handler=False)
+    std = logging.getLogger("bench")
+    native = logs.get_logger("bench")
+
+    def run_bridge(n: int) -> None:
+        for i in range(n):
+            std.info("order placed", extra={"order_id": i, **FIELDS})
+
+    def run_native(n: int) -> None:
+        for i in range(n):
+            native.info("order placed", order_id=i, **FIELDS)
+
+    def done() -> None:
+        logs.shutdown(5)
+        logs.reset()
+        _reset_logging()
+
+    return (run_bridge if bridge else run_native), done
+
+
+CONTENDERS: list[tuple[str, Callable[[Path], tuple[Callable[[int], None], Callable[[], None]]]]] = [
+    ("raw orjson + write + flush", raw_orjson),
+    ("structlog + orjson", structlog_orjson),
+    ("python-json-logger", python_json_logger),
+    ("loguru serialize=True", loguru_serialize),
+    ("stdlib plain formatter", stdlib_plain),
+    ("watchkeeper native (redaction on)", lambda p: _watchkeeper(p, bridge=False)),
+    ("watchkeeper stdlib bridge (redaction on)", lambda p: _watchkeeper(p, bridge=True)),
+    ("watchkeeper native, flush every line", lambda p: _watchkeeper(p, bridge=False,
+                                                                    flush_interval=0)),
+    ("watchkeeper bridge, flush every line", lambda p: _watchkeeper(p, bridge=True,
+                                                                    flush_interval=0)),
+]
+
+
+def throughput(lines: int, repeat: int) -> dict[str, tuple[float, float]]:
+    """Best of ``repeat`` rounds; rounds interleave the contenders so that load from other
+    processes on the machine hits all of them alike."""
+    results: dict[str, tuple[float, float]] = {name: (0.0, 0.0) for name, _ in CONTENDERS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(repeat):
+            for index, (name, make) in enumerate(CONTENDERS):
+                path = Path(tmp) / f"{index}-{attempt}.log"
+                run, done = make(path)
+                wall, cpu = _timed(run, lines, path, done)
+                best_wall, best_cpu = results[name]
+                results[name] = (max(best_wall, wall), max(best_cpu, cpu))
+                print(f"  round {attempt + 1}: {name:45s} {wall:>10,.0f} lines/s "
+                      f"({cpu:,.0f} per CPU s)", file=sys.stderr)
+    return results
+
+
+# -- dead sink latency -------------------------------------------------------------------
+def _hanging_server() -> tuple[socket.socket, str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    conns: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conns.append(sock.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def latency(calls: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Per-call latency of the native logger with no network sink and with a dead one.
+
+    Each round measures the three set-ups back to back; the best p50/p99 per set-up over
+    the rounds is kept, so load from other processes does not decide the comparison.
+    """
+    from watchkeeper import logs
+    from watchkeeper.config import Settings
+
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    refused = f"http://127.0.0.1:{free.getsockname()[1]}"
+    free.close()
+    hang_sock, hanging = _hanging_server()
+    setups = (("no network sink", None), ("dead sink: refused", refused),
+              ("dead sink: hanging", hanging))
+    out: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(rounds):
+            for name, url in setups:
+                extra: dict[str, Any] = {}
+                if url:
+                    extra["http"] = {"url": url, "timeout": 2, "queue_size": 1000,
+                                     "max_retries": 2}
+                settings = Settings(logs={"stream": "none",
+                                          "files": [{"path": f"{tmp}/{attempt}-{name}.log",
+                                                     "max_bytes": 0}], **extra})
+                logs.configure(settings, registry=None, install_signal_handler=False)
+                log = logs.get_logger("bench")
+                samples = []
+                for i in range(calls):
+                    t0 = time.perf_counter_ns()
+                    log.info("order placed", order_id=i, **FIELDS)
+                    samples.append(time.perf_counter_ns() - t0)
+                samples.sort()
+                p50 = samples[len(samples) // 2] / 1000
+                p99 = samples[int(len(samples) * 0.99)] / 1000
+                logs.shutdown(0.5)
+                logs.reset()
+                old = out.get(name, (float("inf"), float("inf")))
+                out[name] = (min(old[0], p50), min(old[1], p99))
+                print(f"  round {attempt + 1}: {name:25s} p50 {p50:.1f} us  p99 {p99:.1f} us",
+                      file=sys.stderr)
+    hang_sock.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=50_000)
+    parser.add_argument("--latency-only", action="store_true")
+    args = parser.parse_args()
+    if args.latency_only:
+        _latency_table(latency(args.calls, args.repeat))
+        return
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.lines:,} lines, "
+          f"5 extra fields, to a file", file=sys.stderr)
+    results = throughput(args.lines, args.repeat)
+    sl_wall, sl_cpu = results["structlog + orjson"]
+    pjl_wall, pjl_cpu = results["python-json-logger"]
+    print("\n| logger | lines/s (wall) | vs structlog+orjson | vs python-json-logger "
+          "| lines per CPU s | vs structlog (CPU) | vs pjl (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, (wall, cpu) in results.items():
+        print(f"| {name} | {wall:,.0f} | {wall / sl_wall:.2f}x | {wall / pjl_wall:.2f}x "
+              f"| {cpu:,.0f} | {cpu / sl_cpu:.2f}x | {cpu / pjl_cpu:.2f}x |")
+    _latency_table(latency(args.calls, args.repeat))
+
+
+def _latency_table(lat: dict[str, tuple[float, float]]) -> None:
+    base_p99 = lat["no network sink"][1]
+    print("\n| native logger, per call | p50 µs | p99 µs | p99 vs no sink |")
+    print("|---|---:|---:|---:|")
+    for name, (p50, p99) in lat.items():
+        print(f"| {name} | {p50:.1f} | {p99:.1f} | {p99 / base_p99:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

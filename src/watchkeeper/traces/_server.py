@@ -1,0 +1,109 @@
+"""Server spans from the one middleware pass: a :class:`RequestHook`, not a middleware.
+
+The span starts before the app (context extracted from ``traceparent``/``tracestate`` and
+``baggage``), is current while the app runs, and ends after the last response byte with
+the route template, the status and any exception. No receive/send sub-spans.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._http_types import EndpointResponse, RequestRecord
+from ._active import activate, deactivate
+
+if TYPE_CHECKING:
+    from ..config import TracesSettings
+    from ._setup import TracingState
+
+__all__ = ["STATE_KEY", "TRACE_ID_KEY", "ServerSpanHook"]
+
+STATE_KEY = "watchkeeper.span"
+TRACE_ID_KEY = "trace_id"
+"""``record.state[TRACE_ID_KEY]``: the sampled trace id, for exemplars and error events."""
+
+
+class _RecordGetter:
+    """OpenTelemetry ``Getter`` over a :class:`RequestRecord`'s headers (read lazily)."""
+
+    def get(self, carrier: RequestRecord, key: str) -> list[str] | None:
+        value = carrier.header(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier: RequestRecord) -> list[str]:
+        return [name for name, _ in carrier.headers()]
+
+
+class ServerSpanHook:
+    """Starts a SERVER span per request and ends it with HTTP semantic-convention data."""
+
+    def __init__(self, state: TracingState, settings: TracesSettings) -> None:
+        from opentelemetry import propagate
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        self._tracer = state.tracer
+        self._extract = propagate.extract
+        # With the default W3C propagators, a request without their headers has nothing to
+        # extract: two header lookups instead of the propagator machinery.
+        self._w3c_only = sorted(type(p).__name__ for p in getattr(
+            propagate.get_global_textmap(), "_propagators", ())) == [
+            "TraceContextTextMapPropagator", "W3CBaggagePropagator"]
+        self._getter: Any = _RecordGetter()
+        self._server = SpanKind.SERVER
+        self._error = StatusCode.ERROR
+        self._status = Status
+        self._header = settings.trace_id_header
+
+    def on_request(self, record: RequestRecord) -> EndpointResponse | None:
+        if self._w3c_only and record.header("traceparent") is None and \
+                record.header("baggage") is None:
+            parent = None
+        else:
+            parent = self._extract(record, getter=self._getter)  # malformed: ignored
+        attributes: dict[str, Any] = {
+            "http.request.method": record.method,
+            "url.path": record.path,
+            "url.scheme": record.scheme,
+        }
+        if record.query_string:
+            attributes["url.query"] = record.query_string
+        if record.client:
+            attributes["client.address"] = record.client
+        span = self._tracer.start_span(record.method, context=parent, kind=self._server,
+                                       attributes=attributes)
+        activation = activate(span, parent)
+        record.state[STATE_KEY] = (span, activation)
+        ctx = span.get_span_context()
+        if ctx.trace_flags & 1:
+            trace_id = format(ctx.trace_id, "032x")
+            record.state[TRACE_ID_KEY] = trace_id
+            if self._header:
+                record.response_headers.append((self._header, trace_id))
+        return None
+
+    def on_response(self, record: RequestRecord) -> None:
+        found = record.state.pop(STATE_KEY, None)
+        if found is None:
+            return
+        span, activation = found
+        try:
+            if span.is_recording():
+                route = record.route
+                status = record.status
+                if route:
+                    span.update_name(f"{record.method} {route}")
+                    span.set_attributes({"http.route": route,
+                                         "http.response.status_code": status})
+                else:
+                    span.set_attribute("http.response.status_code", status)
+                exc = record.exception
+                if exc is not None:
+                    span.record_exception(exc)
+                    span.set_attribute("error.type", type(exc).__qualname__)
+                    span.set_status(self._status(self._error, type(exc).__qualname__))
+                elif status >= 500:
+                    span.set_attribute("error.type", str(status))
+                    span.set_status(self._status(self._error))
+            span.end()
+        finally:
+            deactivate(activation)
