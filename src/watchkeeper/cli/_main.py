@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "watchkeeper.cli._config",
     "watchkeeper.cli._demo",
     "watchkeeper.cli._export",
+    "watchkeeper.cli._notify",
+    "watchkeeper.cli._promql",
 ]
 
 
