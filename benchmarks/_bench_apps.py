@@ -1,5 +1,7 @@
 """The app the HTTP benchmarks serve, instrumented per ``BENCH_VARIANT``:
-bare | watchkeeper | instrumentator | starlette_exporter."""
+bare | watchkeeper (metrics alone) | watchkeeper_defaults (every stage on by default:
+metrics, JSON access log, security in detect mode, error capture) | instrumentator |
+starlette_exporter."""
 
 import os
 
@@ -15,6 +17,11 @@ async def get_item(item_id: int) -> dict[str, int]:
 
 variant = os.environ.get("BENCH_VARIANT", "bare")
 if variant == "watchkeeper":
+    import watchkeeper
+
+    watchkeeper.instrument(app, logs={"enabled": False}, security={"enabled": False},
+                           errors={"enabled": False}, traces={"enabled": False})
+elif variant == "watchkeeper_defaults":
     import watchkeeper
 
     watchkeeper.instrument(app)

@@ -15,7 +15,8 @@ import sys
 
 from _harness import free_port, median, require, server, table, wrk
 
-VARIANTS = ["bare", "watchkeeper", "instrumentator", "starlette_exporter"]
+VARIANTS = ["bare", "watchkeeper", "watchkeeper_defaults", "instrumentator",
+            "starlette_exporter"]
 
 
 def main() -> None:

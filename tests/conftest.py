@@ -29,4 +29,13 @@ def _clean_watchkeeper_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if _runtime._registry is not None:
         unbind_workers(_runtime._registry)
     uninstrument_http_clients()
+    import sys
+
+    # Stages a test configured (through init()) are put back too, so nothing it installed
+    # (log handlers, excepthooks, background checks) outlives it.
+    for name in ("watchkeeper.logs", "watchkeeper.errors", "watchkeeper.health",
+                 "watchkeeper.security"):
+        stage = sys.modules.get(name)
+        if stage is not None:
+            stage.reset()
     _runtime.reset()

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .metrics import Registry
 
-__all__ = ["configure", "configured", "registry", "reset", "settings"]
+__all__ = ["configure", "configured", "flush_stages", "registry", "reset", "settings"]
 
 _lock = threading.RLock()
 _settings: Settings | None = None
@@ -67,6 +67,25 @@ def configure(new: Settings) -> None:
             _registry.prefix = new.metrics.namespace
             _registry.const_labels = dict(new.metrics.const_labels)
             _registry.cardinality_limit = new.metrics.cardinality_limit
+
+
+def flush_stages(timeout: float = 5.0) -> None:
+    """Push out what the stages buffer (spans first, since exporting may log; then logs).
+
+    Called when a server's lifespan ends: uvicorn re-raises SIGTERM after shutdown, so
+    atexit handlers alone would lose the last batches. Stages never loaded are skipped.
+    """
+    import sys
+
+    for name in ("watchkeeper.traces", "watchkeeper.logs"):
+        stage = sys.modules.get(name)
+        if stage is None:
+            continue
+        try:
+            stage.flush(timeout)
+        except Exception:  # flushing is best effort; shutdown must go on
+            if _registry is not None:
+                _registry.internal_error("shutdown_flush")
 
 
 def reset() -> None:

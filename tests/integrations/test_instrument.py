@@ -150,3 +150,28 @@ async def test_requests_answered_by_security_are_still_counted() -> None:
     assert blocked.status_code == 403
     text = await _metrics(client)
     assert 'http_requests_total{method="GET",route="<unmatched>",status_code="403"} 1.0' in text
+
+
+async def test_lifespan_shutdown_flushes_the_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from watchkeeper import _runtime
+
+    flushed: list[float] = []
+    monkeypatch.setattr(_runtime, "flush_stages", lambda timeout=5.0: flushed.append(timeout))
+    app = _app()
+    watchkeeper.instrument(app)
+    incoming: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return await incoming.get()
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+
+    for kind in ("lifespan.startup", "lifespan.shutdown"):
+        incoming.put_nowait({"type": kind})
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)  # type: ignore[arg-type]
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert flushed == [5.0]

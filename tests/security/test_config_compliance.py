@@ -70,7 +70,15 @@ def test_every_control_can_fail_and_pass(tmp_path: Path) -> None:
     for control in ("audit-log", "audit-integrity", "audit-retention", "attack-detection",
                     "attack-blocking", "rate-limits", "account-lockout", "tls"):
         assert by_id[control].status == "pass", by_id[control]
-    assert by_id["log-redaction"].status == "not_checked"  # no logs stage in this build
+    assert by_id["log-redaction"].status == "pass"
+    assert by_id["log-retention"].status == "fail"  # no log file sinks
+    unredacted = load_settings(environ={}, logs={"redaction": {"enabled": False},
+                                                 "files": [{"path": str(tmp_path / "a.log"),
+                                                            "retention": "7d"}]})
+    weak_logs = {c.id: c for c in compliance_report(unredacted).controls}
+    assert weak_logs["log-redaction"].status == "fail"
+    assert weak_logs["error-scrubbing"].status == "fail"
+    assert weak_logs["log-retention"].status == "pass"
     assert 0 < report.score < 100
     audit.write_text(audit.read_text().replace("config_loaded", "config_changed"))
     assert {c.id: c for c in compliance_report(strong, "SOC2").controls}[

@@ -62,6 +62,7 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 _start_loop_monitor()
+                send = _flushing_at_shutdown(send)
             await self.app(scope, receive, send)
             return
         stack = self.stack
@@ -194,6 +195,19 @@ async def _buffer_body(receive: Receive, record: RequestRecord, limit: int) -> R
         return await receive()
 
     return replay
+
+
+def _flushing_at_shutdown(send: Send) -> Send:
+    """Flush spans and logs once the app's own shutdown is done, before the server exits."""
+
+    async def send_then_flush(message: Message) -> None:
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            from .._runtime import flush_stages
+
+            await asyncio.get_running_loop().run_in_executor(None, flush_stages)
+        await send(message)
+
+    return send_then_flush
 
 
 def _start_loop_monitor() -> None:
