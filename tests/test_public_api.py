@@ -20,6 +20,7 @@ def test_top_level_api_is_pinned() -> None:
         "current_trace_id",
         "extract",
         "gauge",
+        "get_logger",
         "histogram",
         "init",
         "inject",
@@ -60,3 +61,11 @@ def test_exception_tree_has_one_root() -> None:
         cls = getattr(exceptions, name)
         if isinstance(cls, type) and issubclass(cls, Exception):
             assert issubclass(cls, exceptions.WatchkeeperError)
+
+
+def test_stage_packages_load_on_attribute_access() -> None:
+    code = ("import sys, watchkeeper\n"
+            "assert 'watchkeeper.health' not in sys.modules\n"
+            "assert callable(watchkeeper.health.check)\n"
+            "assert 'watchkeeper.health' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -15,6 +15,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._api import counter, gauge, histogram, init, instrument, uninstrument
     from .errors import capture_exception, capture_message
+    from .logs import get_logger
     from .metrics import (
         cache_access,
         record_cost,
@@ -43,6 +44,7 @@ __all__ = [
     "current_trace_id",
     "extract",
     "gauge",
+    "get_logger",
     "histogram",
     "init",
     "inject",
@@ -57,6 +59,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "get_logger": ".logs",
     "init": "._api",
     "instrument": "._api",
     "uninstrument": "._api",
@@ -80,12 +83,20 @@ _LAZY = {
 }
 
 
+# Stage packages load on first attribute access, so ``watchkeeper.health.check(...)``
+# works after a plain ``import watchkeeper``.
+_STAGES = frozenset({"config", "metrics", "logs", "traces", "errors", "health", "security",
+                     "integrations", "tsdb", "promql", "notify", "web"})
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _STAGES:
+        return importlib.import_module(f".{name}", __name__)
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'watchkeeper' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module_name, __name__), name)
     globals()[name] = value
     return value
