@@ -16,7 +16,7 @@ def register(commands: Any) -> None:
     demo = commands.add_parser("demo", help="run a sample instrumented app with load")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--rate", type=float, default=20.0,
+    demo.add_argument("--rate", type=float, default=5.0,
                       help="requests per second from the built-in load generator (0: none)")
     demo.add_argument("--duration", type=float, default=0.0,
                       help="stop after this many seconds (0: run until interrupted)")
@@ -31,7 +31,9 @@ def build_demo_app() -> Any:
 
     import watchkeeper
 
-    watchkeeper.init(service={"name": "watchkeeper-demo", "environment": "development"})
+    # The load generator's own httpx lines would double every access line: keep them out.
+    watchkeeper.init(service={"name": "watchkeeper-demo", "environment": "development"},
+                     logs={"levels": {"httpx": "WARNING", "httpcore": "WARNING"}})
     app = FastAPI(title="watchkeeper demo shop")
     orders = watchkeeper.counter("demo_orders_total", "Orders placed.", ["channel"])
     payment = watchkeeper.histogram("demo_payment_seconds", "Payment provider latency.")
