@@ -344,23 +344,7 @@ def finalize(vec: Vector) -> Vector:
             collided = True
     if not collided:
         return vec
-    out: Vector = []
-    for members in groups.values():
-        if len(members) == 1:
-            out.append(members[0])
-            continue
-        total = np.zeros(len(members[0].values), dtype=np.int64)
-        for m in members:
-            total += m.present
-        if (total > 1).any():
-            raise PromQLExecutionError("vector cannot contain metrics with the same labelset")
-        vals = members[0].values.copy()
-        pres = members[0].present.copy()
-        for m in members[1:]:
-            vals = np.where(m.present, m.values, vals)
-            pres |= m.present
-        out.append(Series(members[0].labels, vals, pres))
-    return out
+    return _merge_groups(groups)
 
 
 def is_nan_param(v: float) -> bool:
@@ -372,6 +356,12 @@ def finalize_keep_names(vec: Vector) -> Vector:
     groups: dict[frozenset[tuple[str, str]], list[Series]] = {}
     for s in vec:
         groups.setdefault(label_key(s.labels), []).append(s)
+    return _merge_groups(groups)
+
+
+def _merge_groups(groups: dict[frozenset[tuple[str, str]], list[Series]]) -> Vector:
+    """One series per label set: series that share one are merged step by step, and two
+    with a value at the same step are the error Prometheus reports."""
     out: Vector = []
     for members in groups.values():
         if len(members) == 1:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from .._version import __version__
 from ..config._duration import parse_duration_ms
-from ..exceptions import PromQLError, PromQLExecutionError, PromQLParseError, PromQLTypeError
+from ..exceptions import PromQLError, PromQLParseError, PromQLTypeError
 from ..promql import Engine, QueryResult, VectorSelector, parse
 
 __all__ = ["create_query_app"]
@@ -147,28 +147,19 @@ def create_query_app(storage: Any, engine: Engine | None = None, *,
     async def handle_query(request: Request) -> JSONResponse:
         p = await _params(request)
         try:
-            q = _one(p, "query")
-            if not q:
-                raise _BadData("invalid parameter \"query\": no query given")
+            q = _required_query(p)
             t = _parse_time(_one(p, "time"), clock())
             res = await run(eng.instant, q, t)
         except _BadData as exc:
             return _error("bad_data", str(exc), 400)
-        except (PromQLParseError, PromQLTypeError) as exc:
-            return _error("bad_data", f'invalid parameter "query": {exc}', 400)
-        except PromQLExecutionError as exc:
-            kind = "timeout" if "timed out" in str(exc) else "execution"
-            return _error(kind, str(exc), 503 if kind == "timeout" else 422)
         except PromQLError as exc:
-            return _error("execution", str(exc), 422)
+            return _promql_error(exc)
         return _success(_result_json(res), res)
 
     async def handle_query_range(request: Request) -> JSONResponse:
         p = await _params(request)
         try:
-            q = _one(p, "query")
-            if not q:
-                raise _BadData("invalid parameter \"query\": no query given")
+            q = _required_query(p)
             start = _parse_time(_one(p, "start"))
             end = _parse_time(_one(p, "end"))
             step = _parse_step(_one(p, "step"))
@@ -184,11 +175,8 @@ def create_query_app(storage: Any, engine: Engine | None = None, *,
             res = await run(eng.range, q, start, end, step)
         except _BadData as exc:
             return _error("bad_data", str(exc), 400)
-        except (PromQLParseError, PromQLTypeError) as exc:
-            return _error("bad_data", f'invalid parameter "query": {exc}', 400)
         except PromQLError as exc:
-            kind = "timeout" if "timed out" in str(exc) else "execution"
-            return _error(kind, str(exc), 503 if kind == "timeout" else 422)
+            return _promql_error(exc)
         return _success(_result_json(res), res)
 
     def _selectors(p: dict[str, list[str]], required: bool) -> list[list[Any]]:
@@ -276,3 +264,18 @@ def create_query_app(storage: Any, engine: Engine | None = None, *,
         Route("/api/v1/status/buildinfo", handle_buildinfo, methods=["GET"]),
     ]
     return Starlette(routes=routes)
+
+
+def _required_query(params: dict[str, list[str]]) -> str:
+    query = _one(params, "query")
+    if not query:
+        raise _BadData('invalid parameter "query": no query given')
+    return query
+
+
+def _promql_error(exc: PromQLError) -> JSONResponse:
+    """Prometheus' error type and status for a failed query."""
+    if isinstance(exc, PromQLParseError | PromQLTypeError):
+        return _error("bad_data", f'invalid parameter "query": {exc}', 400)
+    kind = "timeout" if "timed out" in str(exc) else "execution"
+    return _error(kind, str(exc), 503 if kind == "timeout" else 422)
