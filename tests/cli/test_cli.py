@@ -57,3 +57,27 @@ def test_demo_serves_metrics_with_load() -> None:
     assert value(text, "http_requests_total", route="/items/{item_id}", status_code="200")
     assert "demo_payment_seconds_bucket" in text
     assert re.search(rf"metrics: +http://127.0.0.1:{port}/metrics", out.decode())
+
+
+def test_missing_optional_dependency_names_the_extra(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_numpy(name: str, *args: object, **kwargs: object) -> object:
+        if name == "numpy" or name.startswith("numpy."):
+            raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    import sys
+
+    for module in [m for m in sys.modules if m.startswith(("watchkeeper.promql",
+                                                            "watchkeeper.tsdb", "numpy"))]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr(builtins, "__import__", without_numpy)
+    data = tmp_path / "data.prom"
+    data.write_text("up 1 1000\n")
+    assert main(["promql", "query", "1+1", "--data", str(data)]) == 2
+    assert "pip install 'watchkeeper[hub]'" in capsys.readouterr().err

@@ -24,6 +24,11 @@ COMMAND_MODULES = [
 ]
 
 
+# Optional dependencies a command may need, and the extra that brings each in.
+_EXTRAS = {"numpy": "hub", "starlette": "hub", "uvicorn": "demo", "fastapi": "demo",
+           "redis": "redis", "re2": "re2", "drain3": "patterns"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="watchkeeper", description="Production observability for Python services."
@@ -47,5 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WatchkeeperError as exc:
         print(f"watchkeeper: error: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(f"watchkeeper: error: this command needs {exc.name}: "
+              f"pip install 'watchkeeper[{extra}]'", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
