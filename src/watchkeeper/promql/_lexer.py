@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from ..exceptions import PromQLParseError
 
-__all__ = ["KEYWORDS", "Token", "line_col", "tokenize", "unquote"]
+__all__ = ["KEYWORDS", "Token", "describe_token", "line_col", "number_value", "tokenize",
+           "unquote"]
 
 AGGREGATORS = frozenset({
     "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
@@ -188,3 +190,44 @@ def tokenize(query: str) -> list[Token]:
             raise _err(query, i, f"unexpected character: {c!r}")
     toks.append(Token("EOF", "", n))
     return toks
+
+
+def number_value(text: str) -> float:
+    """The value of a NUMBER token: hex, octal (leading 0), Inf and NaN as PromQL reads them."""
+    low = text.lower()
+    if low in ("inf", "+inf"):
+        return math.inf
+    if low == "nan":
+        return math.nan
+    if low.startswith("0x"):
+        return float(int(low, 16))
+    if len(text) > 1 and text[0] == "0" and text.isdigit():
+        try:
+            return float(int(text, 8))
+        except ValueError:
+            return float(text)
+    return float(text)
+
+
+def describe_token(t: Token) -> str:
+    """A token the way Prometheus names it in parse errors."""
+    if t.kind == "STRING":
+        return f"string {t.text}" if len(t.text) < 40 else "string"
+    if t.kind == "NUMBER":
+        return f"number \"{t.text}\""
+    if t.kind == "DURATION":
+        return f"duration \"{t.text}\""
+    if t.kind == "IDENT":
+        low = t.text.lower()
+        if low in ("by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+                   "offset"):
+            return low
+        if low in ("and", "or", "unless", "atan2"):
+            return low
+        return f"identifier \"{t.text}\""
+    if t.kind == "PUNCT":
+        names = {"(": "left parenthesis", ")": "right parenthesis", "{": "left brace",
+                 "}": "right brace", "[": "left bracket", "]": "right bracket",
+                 ",": "comma", ":": "colon", "@": "@"}
+        return names.get(t.text, t.text)
+    return f"\"{t.text}\""

@@ -25,7 +25,15 @@ from ._ast import (
 )
 from ._check import check, check_selectors
 from ._durations import as_dexpr, const_seconds, fold, parse_duration_expr_ms
-from ._lexer import AGGREGATORS, Token, line_col, tokenize, unquote
+from ._lexer import (
+    AGGREGATORS,
+    Token,
+    describe_token,
+    line_col,
+    number_value,
+    tokenize,
+    unquote,
+)
 from ._signatures import FUNCTIONS
 
 __all__ = ["parse", "parse_duration_expr_ms"]
@@ -75,7 +83,7 @@ class _Parser:
         raise PromQLParseError(msg, self.q, line, col)
 
     def unexpected(self, tok: Token, ctx: str) -> NoReturn:
-        what = "end of input" if tok.kind == "EOF" else _describe(tok)
+        what = "end of input" if tok.kind == "EOF" else describe_token(tok)
         self.error(tok.pos, f"unexpected {what}" + (f" in {ctx}" if ctx else ""))
 
     def is_punct(self, c: str, k: int = 0) -> bool:
@@ -142,11 +150,11 @@ class _Parser:
                     sign = -sign
             t = self.next()
             if t.kind == "NUMBER":
-                val = sign * _number(t.text)
+                val = sign * number_value(t.text)
             elif t.kind == "DURATION":
                 val = sign * parse_duration_ms(t.text) / 1000
             elif t.kind == "IDENT" and t.text.lower() in ("inf", "nan"):
-                val = sign * _number(t.text)
+                val = sign * number_value(t.text)
             else:
                 self.unexpected(t, "fill modifier")
             self.expect_punct(")", "fill modifier")
@@ -191,7 +199,7 @@ class _Parser:
     def primary(self) -> Expr:
         t = self.next()
         if t.kind == "NUMBER":
-            return NumberLiteral(_number(t.text), pos=t.pos)
+            return NumberLiteral(number_value(t.text), pos=t.pos)
         if t.kind == "DURATION":
             return NumberLiteral(parse_duration_ms(t.text) / 1000, duration=True, pos=t.pos)
         if t.kind == "STRING":
@@ -205,7 +213,7 @@ class _Parser:
         if t.kind == "IDENT":
             low = t.text.lower()
             if low in ("inf", "nan"):
-                return NumberLiteral(_number(t.text), pos=t.pos)
+                return NumberLiteral(number_value(t.text), pos=t.pos)
             if low in AGGREGATORS and (self.is_punct("(") or self.kw() in ("by", "without")):
                 return self.aggregate(low, t.pos)
             if self.is_punct("("):
@@ -387,7 +395,7 @@ class _Parser:
         if t.kind == "DURATION":
             return parse_duration_ms(t.text)
         if t.kind == "NUMBER":
-            v = _number(t.text)
+            v = number_value(t.text)
             if math.isinf(v) or math.isnan(v) or abs(v) > 2**62 / 1e6:
                 self.error(t.pos, "duration out of range")
             ms = v * 1000
@@ -449,7 +457,7 @@ class _Parser:
             sign = -1.0 if t.text == "-" else 1.0
             t = self.next()
         if t.kind == "NUMBER" or (t.kind == "IDENT" and t.text.lower() in ("inf", "nan")):
-            v = sign * _number(t.text)
+            v = sign * number_value(t.text)
             if math.isinf(v) or math.isnan(v) or abs(v) * 1000 > 2**63:
                 self.error(t.pos, f"timestamp out of bounds for @ modifier: {v}")
             target.at = v
@@ -460,46 +468,7 @@ class _Parser:
             self.expect_punct(")", "@ modifier")
             target.at_mod = t.text.lower()
         else:
-            self.error(t.pos, "unexpected " + _describe(t) + " in @, expected timestamp")
-
-
-def _number(text: str) -> float:
-    low = text.lower()
-    if low in ("inf", "+inf"):
-        return math.inf
-    if low == "nan":
-        return math.nan
-    if low.startswith("0x"):
-        return float(int(low, 16))
-    if len(text) > 1 and text[0] == "0" and text.isdigit():
-        try:
-            return float(int(text, 8))
-        except ValueError:
-            return float(text)
-    return float(text)
-
-
-def _describe(t: Token) -> str:
-    if t.kind == "STRING":
-        return f"string {t.text}" if len(t.text) < 40 else "string"
-    if t.kind == "NUMBER":
-        return f"number \"{t.text}\""
-    if t.kind == "DURATION":
-        return f"duration \"{t.text}\""
-    if t.kind == "IDENT":
-        low = t.text.lower()
-        if low in ("by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-                   "offset"):
-            return low
-        if low in ("and", "or", "unless", "atan2"):
-            return low
-        return f"identifier \"{t.text}\""
-    if t.kind == "PUNCT":
-        names = {"(": "left parenthesis", ")": "right parenthesis", "{": "left brace",
-                 "}": "right brace", "[": "left bracket", "]": "right bracket",
-                 ",": "comma", ":": "colon", "@": "@"}
-        return names.get(t.text, t.text)
-    return f"\"{t.text}\""
+            self.error(t.pos, "unexpected " + describe_token(t) + " in @, expected timestamp")
 
 
 def _start(e: Expr) -> int:
