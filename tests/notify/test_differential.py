@@ -182,6 +182,22 @@ def _silence(matchers: list[dict[str, Any]]) -> dict[str, Any]:
             "createdBy": "test", "comment": "differential"}
 
 
+async def run_both(config: str, capture: CaptureServer, tmp_path: Path,
+                   scenario: Scenario) -> None:
+    """Run ``scenario`` against real Alertmanager and watchkeeper, both delivering to
+    ``capture`` (under /am and /wk), with the same config."""
+    am = await asyncio.to_thread(AlertmanagerProcess,
+                                 config.replace("BASE", capture.url + "/am"), tmp_path)
+    try:
+        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
+                            external_url=am.url)
+        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
+                httpx.AsyncClient(timeout=5) as client:
+            await scenario(Both(am, client, wk_url))
+    finally:
+        await asyncio.to_thread(am.stop)
+
+
 async def test_grouping_inhibition_silences_continue(capture: CaptureServer,
                                                       tmp_path: Path) -> None:
     async def scenario(both: Both) -> None:
@@ -297,16 +313,7 @@ async def test_templates_render_like_alertmanager(capture: CaptureServer,
     # Slack templates exercising Go text/template: range/else, with, if/else if,
     # variables, pipelines, printf flags, define/template/block from a templates file.
     config = (DATA / "slack_templates.yml").read_text().replace("TMPL", str(DATA))
-    am = await asyncio.to_thread(AlertmanagerProcess,
-                                 config.replace("BASE", capture.url + "/am"), tmp_path)
-    try:
-        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
-                            external_url=am.url)
-        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
-                httpx.AsyncClient(timeout=5) as client:
-            await scenario(Both(am, client, wk_url))
-    finally:
-        await asyncio.to_thread(am.stop)
+    await run_both(config, capture, tmp_path, scenario)
     keys = ["title", "title_link", "text", "pretext", "footer", "fallback", "callback_id"]
 
     def pick(prefix: str) -> list[dict[str, Any]]:
@@ -343,16 +350,7 @@ async def test_pagerduty_events_like_alertmanager(capture: CaptureServer,
         await asyncio.sleep(1.2)
 
     config = (DATA / "pagerduty.yml").read_text()
-    am = await asyncio.to_thread(AlertmanagerProcess,
-                                 config.replace("BASE", capture.url + "/am"), tmp_path)
-    try:
-        ours = AlertManager(parse_config(config.replace("BASE", capture.url + "/wk")),
-                            external_url=am.url)
-        async with serve(create_app(ours, manage_lifespan=True)) as wk_url, \
-                httpx.AsyncClient(timeout=5) as client:
-            await scenario(Both(am, client, wk_url))
-    finally:
-        await asyncio.to_thread(am.stop)
+    await run_both(config, capture, tmp_path, scenario)
     got_am = [r.body for r in capture.bodies("/am/")]
     got_wk = [r.body for r in capture.bodies("/wk/")]
     assert [b["event_action"] for b in got_am] == ["trigger", "resolve"]
