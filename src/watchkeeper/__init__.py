@@ -86,7 +86,7 @@ _LAZY = {
 # Stage packages load on first attribute access, so ``watchkeeper.health.check(...)``
 # works after a plain ``import watchkeeper``.
 _STAGES = frozenset({"config", "metrics", "logs", "traces", "errors", "health", "security",
-                     "integrations", "tsdb", "promql", "notify", "web"})
+                     "integrations", "tsdb", "promql", "rules", "notify", "web"})
 
 
 def __getattr__(name: str) -> Any:

@@ -30,9 +30,14 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     │   ├── PromQLParseError        syntax error, with line, column and a caret line
     │   ├── PromQLTypeError         operand types do not fit (Prometheus' wording)
     │   └── PromQLExecutionError    evaluation failed or hit a limit (samples, timeout)
+    ├── TemplateError               a Go text/template does not parse or execute
+    ├── RuleError
+    │   ├── RuleFileError           invalid rule file: names file:line:column and the problem
+    │   ├── RuleTemplateError       a rule's label/annotation template (also a TemplateError)
+    │   └── RuleEvaluationError     a rule evaluation failed (query error, duplicate series, limit)
     └── NotifyError
         ├── NotifyConfigError       invalid alertmanager.yml: names file:line and the problem
-        ├── NotifyTemplateError     a notification template does not parse or execute
+        ├── NotifyTemplateError     a notification template (also a TemplateError)
         ├── SilenceError            invalid silence, or no silence with that id
         └── ReceiverError           a receiver could not deliver (after retries)
 
@@ -69,9 +74,14 @@ __all__ = [
     "PromQLTypeError",
     "RateLimitStorageError",
     "ReceiverError",
+    "RuleError",
+    "RuleEvaluationError",
+    "RuleFileError",
+    "RuleTemplateError",
     "SecurityError",
     "SilenceError",
     "TSDBError",
+    "TemplateError",
     "TracingError",
     "WatchkeeperError",
 ]
@@ -154,6 +164,44 @@ class CircuitOpenError(HealthError):
         self.retry_after = retry_after
 
 
+class TemplateError(WatchkeeperError):
+    """A Go ``text/template`` failed to parse or to execute (names template and line)."""
+
+
+class RuleError(WatchkeeperError):
+    """Alerting or recording rules (``watchkeeper.rules``) could not be loaded or evaluated."""
+
+
+class RuleFileError(RuleError):
+    """A rule file is invalid; ``file``, ``line`` and ``column`` (1-based, 0 = unknown) say where.
+
+    ``problems`` lists every problem found, each already prefixed with its position.
+    """
+
+    def __init__(self, problem: str, file: str = "", line: int = 0, column: int = 0,
+                 problems: list[str] | None = None) -> None:
+        self.problem = problem
+        self.file = file
+        self.line = line
+        self.column = column
+        where = file or "<rules>"
+        if line:
+            where += f":{line}"
+            if column:
+                where += f":{column}"
+        text = f"{where}: {problem}"
+        self.problems = problems or [text]
+        super().__init__("\n".join(self.problems))
+
+
+class RuleTemplateError(RuleError, TemplateError):
+    """A rule's label or annotation template does not parse (raised at load time)."""
+
+
+class RuleEvaluationError(RuleError):
+    """A rule evaluation failed: query error, duplicate output series, or ``limit`` exceeded."""
+
+
 class NotifyError(WatchkeeperError):
     """Something in the notification pipeline (``watchkeeper.notify``) went wrong."""
 
@@ -174,7 +222,7 @@ class NotifyConfigError(NotifyError):
         super().__init__(f"{where}: {problem}")
 
 
-class NotifyTemplateError(NotifyError):
+class NotifyTemplateError(NotifyError, TemplateError):
     """A notification template failed to parse or to execute (names template and line)."""
 
 

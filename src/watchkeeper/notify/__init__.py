@@ -6,7 +6,7 @@ inhibition, silences, time intervals, the notification log, escalation and recei
 
 from typing import TYPE_CHECKING
 
-from ._alert import Alert, fingerprint
+from ..rules._alert import Alert, fingerprint
 from ._config import Config, load_config, parse_config
 from ._data import NotifyContext
 from ._dispatch import AggrGroup, Dispatcher, FlushJob

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..exceptions import SilenceError
-from ._alert import ZERO_TIME, Alert, format_time, parse_time
+from ..rules._alert import ZERO_TIME, Alert, format_time, parse_time
 from ._manager import AlertManager
 from ._matchers import LABEL_NAME_RE, MatcherError, parse_matchers
 from ._silence import Silence

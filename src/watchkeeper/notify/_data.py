@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ._alert import ZERO_TIME, Alert, format_time
+from ..rules._alert import ZERO_TIME, Alert, format_time
 
 __all__ = ["KV", "AlertList", "NotifyContext", "TemplateAlert", "TemplateData", "build_data"]
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ._alert import Alert, fingerprint, labelset_string, sorted_alerts
+from ..rules._alert import Alert, fingerprint, labelset_string, sorted_alerts
 from ._route import Route, RouteOpts
 
 __all__ = ["AggrGroup", "DispatchRunner", "Dispatcher", "FlushJob"]

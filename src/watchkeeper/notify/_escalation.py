@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ._alert import Alert
+from ..rules._alert import Alert
 from ._matchers import Matchers, parse_matchers
 
 __all__ = ["EscalationLevel", "EscalationPolicy", "EscalationStep", "Escalations",

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from ..exceptions import ReceiverError
-from ._alert import ZERO_TIME, Alert, format_time
+from ..rules._alert import ZERO_TIME, Alert, format_time
 from ._pipeline import Backoff, Sleep
 
 __all__ = ["AlertmanagerForwarder"]

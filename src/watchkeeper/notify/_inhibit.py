@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from ._alert import Alert
+from ..rules._alert import Alert
 from ._config import InhibitRuleConfig
 from ._matchers import Matchers
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from ._alert import ZERO_TIME, Alert, sorted_alerts
+from ..rules._alert import ZERO_TIME, Alert, sorted_alerts
 from ._config import Config, load_config
 from ._data import NotifyContext
 from ._dispatch import AggrGroup, Dispatcher, DispatchRunner, FlushJob

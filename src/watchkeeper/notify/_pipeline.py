@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..exceptions import ReceiverError
-from ._alert import Alert, fingerprint
+from ..rules._alert import Alert, fingerprint
 from ._data import NotifyContext
 from ._muter import Muter
 from ._nflog import NotificationLog

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from ..exceptions import SilenceError
-from ._alert import format_time, parse_time
+from ..rules._alert import format_time, parse_time
 from ._matchers import Matcher, MatcherError, Matchers, MatchType, parse_matchers
 from ._persist import atomic_write
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from ._alert import Alert, format_time, parse_time
+from ..rules._alert import Alert, format_time, parse_time
 from ._persist import atomic_write, fsync_append
 
 __all__ = ["AlertStore", "alert_from_json", "alert_to_json"]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from ...exceptions import ReceiverError
-from .._alert import Alert
+from ...rules._alert import Alert
 from .._data import NotifyContext
 from ._base import Notifier
 

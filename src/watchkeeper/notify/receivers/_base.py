@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import httpx
 
 from ...exceptions import ReceiverError
-from .._alert import Alert
+from ...rules._alert import Alert
 from .._data import NotifyContext
 
 __all__ = ["Notifier", "check_response", "http_client", "read_secret"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...exceptions import NotifyTemplateError, ReceiverError
-from .._alert import Alert
+from ...rules._alert import Alert
 from .._data import NotifyContext, TemplateData, build_data
 from .._template import TemplateSet
 

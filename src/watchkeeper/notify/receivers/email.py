@@ -14,7 +14,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from ...exceptions import ReceiverError
-from .._alert import Alert
+from ...rules._alert import Alert
 from .._data import NotifyContext
 from .._template import TemplateSet
 from ._base import read_secret

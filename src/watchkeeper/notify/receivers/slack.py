@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from .._alert import Alert
+from ...rules._alert import Alert
 from .._data import NotifyContext
 from .._template import TemplateSet
 from ._base import http_client, post, read_secret

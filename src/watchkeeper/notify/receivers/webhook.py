@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import orjson
 
-from .._alert import Alert
+from ...rules._alert import Alert
 from .._data import NotifyContext, build_data
 from ._base import http_client, post, read_secret
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import NotifyTemplateError
+from ..exceptions import TemplateError
 
 __all__ = ["Action", "Branch", "Call", "Err", "Node", "Operand", "Parser", "Pipe", "Text"]
 
@@ -89,8 +89,9 @@ def _unquote(text: str) -> str:
 
 
 class Parser:
-    def __init__(self, name: str, src: str, funcs: Mapping[str, Callable[..., Any]]) -> None:
-        self.name, self.src, self.funcs = name, src, funcs
+    def __init__(self, name: str, src: str, funcs: Mapping[str, Callable[..., Any]],
+                 error: type[TemplateError] = TemplateError) -> None:
+        self.name, self.src, self.funcs, self.error_type = name, src, funcs, error
         self.defines: dict[str, list[Node]] = {}
         self.items: list[tuple[str, Any, int]] = []  # ("text"|"action", payload, line)
         self._else_rest = ""
@@ -127,8 +128,8 @@ class Parser:
         if text:
             self.items.append(("text", text, src.count("\n", 0, pos) + 1))
 
-    def error(self, msg: str, line: int) -> NotifyTemplateError:
-        return NotifyTemplateError(f"template: {self.name}:{line}: {msg}")
+    def error(self, msg: str, line: int) -> TemplateError:
+        return self.error_type(f"template: {self.name}:{line}: {msg}")
 
     def parse(self) -> list[Node]:
         nodes, end = self._list(())
