@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "watchkeeper.cli._export",
     "watchkeeper.cli._notify",
     "watchkeeper.cli._promql",
+    "watchkeeper.cli._rules",
     "watchkeeper.cli._security",
 ]
 

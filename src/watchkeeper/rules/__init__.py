@@ -8,11 +8,16 @@ from typing import Any
 
 from ..exceptions import RuleFileError
 from ._alert import Alert, fingerprint
+from ._files import load_rule_files
+from ._model import Rule, RuleGroup
 
 __all__ = [
     "Alert",
+    "Rule",
     "RuleFileError",
+    "RuleGroup",
     "fingerprint",
+    "load_rule_files",
 ]
 
 # The engine pulls in promql (numpy); notify imports this package only for ``Alert``.
