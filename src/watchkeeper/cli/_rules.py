@@ -1,4 +1,4 @@
-"""``watchkeeper rules check FILE...`` (promtool's ``check rules``)."""
+"""``watchkeeper rules check FILE...`` and ``watchkeeper rules test FILE...`` (promtool's)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ def register(commands: Any) -> None:
     check.add_argument("--ignore-unknown-fields", action="store_true",
                        help="ignore unknown fields in rule files")
     check.set_defaults(func=_check)
+    test = what.add_parser("test", help="run rule unit tests like `promtool test rules`")
+    test.add_argument("files", nargs="+", help="unit-test files")
+    test.add_argument("--run", action="append", default=[],
+                      help="only run test groups whose name matches this regex (repeatable)")
+    test.add_argument("--ignore-unknown-fields", action="store_true",
+                      help="ignore unknown fields in test and rule files")
+    test.add_argument("--diff", action="store_true", help="print a diff for failed alert tests")
+    test.set_defaults(func=_test)
 
 
 def _missing(files: list[str]) -> int:
@@ -56,3 +64,12 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  SUCCESS: {result.rule_count} rules found")
         print()
     return 1 if failed and (hard or args.lint_fatal) else 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    from ..rules._unittest import run_files
+
+    if _missing(args.files):
+        return 1
+    return run_files(args.files, run=args.run, ignore_unknown_fields=args.ignore_unknown_fields,
+                     diff=args.diff, out=sys.stdout, err=sys.stderr)
