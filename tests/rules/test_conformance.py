@@ -49,7 +49,7 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found a
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_upstream_expectation(case: str) -> None:
     run, ignore, should_pass = EXPECTED[case]
-    res = run_test_file(CORPUS / case.split()[0], run=run, ignore_unknown_fields=ignore)
+    res = run_test_file(CORPUS / case.split(maxsplit=1)[0], run=run, ignore_unknown_fields=ignore)
     assert res.ok == should_pass, "\n".join(res.errors)
     if should_pass:
         assert res.passed >= 1
