@@ -35,24 +35,26 @@ class AlertState(enum.IntEnum):
 
 @dataclass
 class ActiveAlert:
-    """One alert instance of a rule. Times are seconds since the epoch; 0 means unset."""
+    """One alert instance of a rule. Times are seconds since the epoch; ``None`` = unset."""
 
     labels: dict[str, str]
     annotations: dict[str, str]
     state: AlertState
     active_at: float
     value: float
-    fired_at: float = 0.0
-    resolved_at: float = 0.0
-    last_sent_at: float = 0.0
-    valid_until: float = 0.0
-    keep_firing_since: float = 0.0
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    last_sent_at: float | None = None
+    valid_until: float | None = None
+    keep_firing_since: float | None = None
     rule: str = field(default="", compare=False)
 
     def needs_sending(self, ts: float, resend_delay: float) -> bool:
         if self.state == AlertState.PENDING:
             return False
-        if self.resolved_at > self.last_sent_at:
+        if self.last_sent_at is None:
+            return True
+        if self.resolved_at is not None and self.resolved_at > self.last_sent_at:
             return True
         return self.last_sent_at + resend_delay < ts
 
@@ -122,12 +124,12 @@ class AlertingRule:
             if h not in result_fps:
                 keep = False
                 if a.state == AlertState.FIRING and self.keep_firing_for > 0:
-                    if not a.keep_firing_since:
+                    if a.keep_firing_since is None:
                         a.keep_firing_since = ts
                     if ts - a.keep_firing_since < self.keep_firing_for:
                         keep = True
                 if a.state == AlertState.PENDING or (
-                        a.resolved_at and ts - a.resolved_at > RESOLVED_RETENTION):
+                        a.resolved_at is not None and ts - a.resolved_at > RESOLVED_RETENTION):
                     del self.active[h]
                 if a.state != AlertState.INACTIVE and not keep:
                     a.state = AlertState.INACTIVE
@@ -135,14 +137,14 @@ class AlertingRule:
                 if not keep:
                     continue
             else:
-                a.keep_firing_since = 0.0
+                a.keep_firing_since = None
             active_pending += 1
             if a.state == AlertState.PENDING and ts - a.active_at >= self.hold:
                 a.state = AlertState.FIRING
                 a.fired_at = ts
             if a.state == AlertState.FIRING and ts - a.active_at < self.hold:
                 a.state = AlertState.PENDING
-                a.fired_at = a.last_sent_at = a.keep_firing_since = 0.0
+                a.fired_at = a.last_sent_at = a.keep_firing_since = None
             if self.restored:
                 out.append(VSample({**self.labels, **a.labels, "__name__": "ALERTS",
                                     "alertname": self.name, "alertstate": str(a.state)},
@@ -159,7 +161,7 @@ class AlertingRule:
 
     def active_alerts(self) -> list[ActiveAlert]:
         """Alerts not resolved (pending or firing), as Prometheus' ``ActiveAlerts``."""
-        return [a for a in self.active.values() if not a.resolved_at]
+        return [a for a in self.active.values() if a.resolved_at is None]
 
     def due_for_sending(self, ts: float, resend_delay: float, interval: float) -> list[ActiveAlert]:
         """Prometheus' ``sendAlerts``: mark and return the alerts to hand to the notifier."""

@@ -27,8 +27,8 @@ SendFunc = Callable[[Sequence[Alert]], None]
 Labels = tuple[tuple[str, str], ...]
 
 
-def _dt(t: float) -> datetime:
-    return datetime.fromtimestamp(t, UTC) if t else ZERO_TIME
+def _dt(t: float | None) -> datetime:
+    return datetime.fromtimestamp(t, UTC) if t is not None else ZERO_TIME
 
 
 def to_alertmanager(alerts: Sequence[ActiveAlert], expr: str, external_url: str,
@@ -37,7 +37,7 @@ def to_alertmanager(alerts: Sequence[ActiveAlert], expr: str, external_url: str,
     link = external_url + "/graph?g0.expr=" + urllib.parse.quote(expr, safe="") + "&g0.tab=1"
     out = []
     for a in alerts:
-        ends = a.resolved_at if a.resolved_at else a.valid_until
+        ends = a.resolved_at if a.resolved_at is not None else a.valid_until
         out.append(Alert({**external_labels, **a.labels}, dict(a.annotations),
                          starts_at=_dt(a.fired_at), ends_at=_dt(ends), generator_url=link))
     return out

@@ -8,6 +8,7 @@ restart neither re-waits ``for`` nor re-sends what was already sent.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def _encode(a: ActiveAlert) -> dict[str, Any]:
                            "state": str(a.state)}
     for name in _FIELDS:
         value = getattr(a, name)
-        out[name] = value if value == value else None  # NaN is not JSON  # noqa: PLR0124
+        out[name] = None if value is None or math.isnan(value) else value  # NaN is not JSON
     return out
 
 
@@ -44,6 +45,10 @@ def save_state(state_dir: Path, groups: list[GroupEvaluator]) -> None:
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, state_dir / STATE_FILE)
+
+
+def _opt(value: Any) -> Any:
+    return None if value is None else float(value)
 
 
 def load_state(state_dir: Path, groups: list[GroupEvaluator]) -> int:
@@ -62,8 +67,9 @@ def load_state(state_dir: Path, groups: list[GroupEvaluator]) -> int:
             for item in rules.get(r.name, []):
                 a = ActiveAlert(dict(item["labels"]), dict(item["annotations"]),
                                 AlertState[item["state"].upper()],
-                                **{k: float("nan") if item.get(k) is None else float(item[k])
-                                   for k in _FIELDS}, rule=r.name)
+                                **{k: _opt(item.get(k)) for k in _FIELDS}, rule=r.name)
+                if a.value is None:
+                    a.value = math.nan
                 r.active[fingerprint(a.labels)] = a
                 restored += 1
     return restored
