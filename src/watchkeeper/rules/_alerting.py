@@ -14,7 +14,7 @@ from ..exceptions import RuleEvaluationError
 from ._alert import fingerprint
 from ._model import Rule
 from ._query import QueryFunc, VSample
-from ._templates import QuerySample, expand
+from ._templates import Expander, QuerySample
 
 __all__ = ["RESOLVED_RETENTION", "ActiveAlert", "AlertState", "AlertingRule"]
 
@@ -76,34 +76,34 @@ class AlertingRule:
         self.keep_firing_for = rule.keep_firing_for
         self.external_labels = dict(external_labels or {})
         self.external_url = external_url
+        self.expander = Expander(rule.name, external_labels=self.external_labels,
+                                 external_url=external_url)
         self.active: dict[int, ActiveAlert] = {}
         self.restored = True
         self.last_error: Exception | None = None
 
-    def _expand(self, text: str, labels: Mapping[str, str], value: float, ts: float,
-                query: QueryFunc) -> str:
+    def _bind(self, ts: float, query: QueryFunc) -> None:
         def tquery(expr: str, t: float) -> list[QuerySample]:
             return [QuerySample(s.labels, s.v) for s in query(expr, t)]
 
-        return expand(text, f"__alert_{self.name}", labels=labels, value=value,
-                      external_labels=self.external_labels, external_url=self.external_url,
-                      query=tquery, now=ts)
+        self.expander.bind(tquery, ts)
 
     def eval(self, ts: float, query: QueryFunc, *, query_offset: float = 0.0,
              limit: int = 0) -> list[VSample]:
         """One evaluation at ``ts``; returns the ALERTS / ALERTS_FOR_STATE samples."""
         res = query(self.tree, ts - query_offset)
+        self._bind(ts, query)
+        expand = self.expander.expand
         result_fps: set[int] = set()
         fresh: dict[int, ActiveAlert] = {}
         for smpl in res:
             metric = {k: v for k, v in smpl.labels.items()}
             lbs = {k: v for k, v in metric.items() if k != "__name__"}
             for name, text in self.labels.items():
-                lbs[name] = self._expand(text, metric, smpl.v, ts, query)
+                lbs[name] = expand(text, metric, smpl.v)
             lbs = {k: v for k, v in lbs.items() if v != ""}
             lbs["alertname"] = self.name
-            annotations = {k: self._expand(t, metric, smpl.v, ts, query)
-                           for k, t in self.annotations.items()}
+            annotations = {k: expand(t, metric, smpl.v) for k, t in self.annotations.items()}
             h = fingerprint(lbs)
             result_fps.add(h)
             if h in fresh:

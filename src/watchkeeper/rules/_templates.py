@@ -19,7 +19,8 @@ from .._gotemplate import TEXT_FUNCS, TemplateSet, go_float, go_str
 from ..config._duration import parse_duration_ms
 from ..exceptions import RuleTemplateError
 
-__all__ = ["QueryFunc", "QuerySample", "check_template", "expand", "prometheus_funcs"]
+__all__ = ["Expander", "QueryFunc", "QuerySample", "check_template", "expand",
+           "prometheus_funcs"]
 
 _DEFS = ("{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
          "{{$externalURL := .ExternalURL}}{{$value := .Value}}")
@@ -227,20 +228,46 @@ def check_template(text: str, name: str) -> None:
     _CHECK_SET.parse(_DEFS + text, name)
 
 
+class Expander:
+    """Expands one alerting rule's templates; parsed once, bound to each evaluation."""
+
+    def __init__(self, name: str, *, external_labels: Mapping[str, str],
+                 external_url: str = "") -> None:
+        self.name = name
+        self.external_labels = dict(external_labels)
+        self.external_url = external_url
+        self.tset = _RuleTemplates(prometheus_funcs(external_url=external_url))
+        _with_tmpl(self.tset)
+        self._parsed: dict[str, Any] = {}
+
+    def bind(self, query: QueryFunc | None, now: float) -> None:
+        """Point ``query`` (and friends) at this evaluation's query function and time."""
+        fresh = prometheus_funcs(query, now=now, external_url=self.external_url)
+        self.tset.funcs["query"] = fresh["query"]
+
+    def expand(self, text: str, labels: Mapping[str, str], value: float) -> str:
+        if "{{" not in text:
+            return text
+        data = {"Labels": labels, "ExternalLabels": self.external_labels,
+                "ExternalURL": self.external_url, "Value": value}
+        try:
+            tmpl = self._parsed.get(text)
+            if tmpl is None:
+                tmpl = self.tset.parse(_DEFS + text, f"__alert_{self.name}")
+                self._parsed[text] = tmpl
+            return str(tmpl.execute(data))
+        except RuleTemplateError as exc:
+            return f"<error expanding template: {exc}>"
+
+
 def expand(text: str, name: str, *, labels: Mapping[str, str], value: float,
            external_labels: Mapping[str, str], external_url: str = "",
            query: QueryFunc | None = None, now: float = 0.0) -> str:
     """Expand one label/annotation template the way Prometheus' alerting rule does."""
-    if "{{" not in text:
-        return text
-    tset = _RuleTemplates(prometheus_funcs(query, now=now, external_url=external_url))
-    _with_tmpl(tset)
-    data = {"Labels": dict(labels), "ExternalLabels": dict(external_labels),
-            "ExternalURL": external_url, "Value": value}
-    try:
-        return tset.parse(_DEFS + text, name).execute(data)
-    except RuleTemplateError as exc:
-        return f"<error expanding template: {exc}>"
+    ex = Expander(name.removeprefix("__alert_"), external_labels=external_labels,
+                  external_url=external_url)
+    ex.bind(query, now)
+    return ex.expand(text, labels, value)
 
 
 def value_text(v: float) -> str:
