@@ -166,4 +166,5 @@ def rules_benchmark(rounds: int = 5) -> None:
             res[name] = (full - base) / evals
             print(f"  {name:11s} test rules: {full:6.1f} s with rules, {base:6.1f} s without "
                   f"-> {res[name]:.3f} s per round ({evals} rounds)")
-        print(f"  ratio watchkeeper/promtool per round: {res['watchkeeper'] / res['promtool']:.1f}x")
+        ratio = res["watchkeeper"] / res["promtool"]
+        print(f"  ratio watchkeeper/promtool per round: {ratio:.1f}x")
