@@ -151,3 +151,15 @@ def test_check_matches_promtool_on_conformance_rule_files(monkeypatch: pytest.Mo
                             text=True, check=False)
     assert (ours.returncode, ours.stdout, ours.stderr) == \
         (theirs.returncode, theirs.stdout, theirs.stderr)
+
+
+def test_public_api_is_pinned() -> None:
+    import watchkeeper.rules as rules
+
+    assert rules.__all__ == ["ActiveAlert", "Alert", "AlertState", "Rule", "RuleFileError",
+                             "RuleGroup", "RuleManager", "fingerprint", "load_rule_files"]
+    for name in rules.__all__:
+        assert getattr(rules, name) is not None
+    from watchkeeper.notify import Alert
+
+    assert Alert is rules.Alert
