@@ -50,7 +50,19 @@ BAD = {
     "no_expr.yml": "groups:\n  - name: g\n    rules:\n      - alert: A\n",
     "duplicates.yml": "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: up\n"
                       "      - record: x\n        expr: up\n",
+    "limit_type.yml": "groups:\n  - name: g\n    limit: x\n    rules:\n      - alert: A\n"
+                      "        expr: up\n",
+    "labels_type.yml": "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n"
+                       "        labels: [a]\n",
+    "top_unknown.yml": "foo: 1\n",
+    "empty.yml": "",
+    "record_fields.yml": "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n"
+                         "        annotations: {a: b}\n        keep_firing_for: 1m\n",
 }
+
+# Where we differ from promtool on purpose (see the rules check report in the docs):
+# - a bad duration names its line and column; promtool prints no position;
+# - YAML syntax errors are worded by PyYAML, not go-yaml (same line, other words).
 
 
 def _watchkeeper(*args: str) -> subprocess.CompletedProcess[str]:
@@ -77,6 +89,12 @@ def test_error_names_file_line_column(tmp_path: Path) -> None:
     assert (info.value.line, info.value.column) == (5, 15)
     want = f'{path}: 5:15: group "g", rule 1, "x": could not parse expression'
     assert want in str(info.value)
+
+
+def test_bad_duration_is_located_unlike_promtool() -> None:
+    res = parse_rule_text("groups:\n  - name: g\n    rules:\n      - alert: A\n"
+                          "        expr: up\n        for: abc\n", "d.yml")
+    assert res.errors == ['6:14: not a valid duration string: "abc"']
 
 
 def test_seed_shorthand_compiles_to_promql(tmp_path: Path) -> None:
