@@ -172,7 +172,7 @@ def test_check_matches_promtool_on_conformance_rule_files(monkeypatch: pytest.Mo
 
 
 def test_public_api_is_pinned() -> None:
-    import watchkeeper.rules as rules
+    from watchkeeper import rules
 
     assert rules.__all__ == ["ActiveAlert", "Alert", "AlertState", "Rule", "RuleFileError",
                              "RuleGroup", "RuleManager", "fingerprint", "load_rule_files"]
