@@ -150,6 +150,16 @@ def test_query_offset_shifts_query_and_sample_time() -> None:
     ('{{ range query "vector(3)" }}{{ .Value }}{{ end }}', 1.0, "3"),
     ("{{ 1.5 | toTime }}", 1.0, "1970-01-01 00:00:01.5 +0000 UTC"),
     ("{{ first 1 }}", 1.0, "<error expanding template: "),
+    ('{{ define "x" }}hi {{ . }}{{ end }}{{ tmpl "x" 3 }}', 1.0, "hi 3"),
+    ('{{ range query "label_replace(vector(1), \\"a\\", \\"z\\", \\"\\", \\"\\")" }}'
+     '{{ label "a" . }}{{ end }}', 1.0, "z"),
+    ('{{ range sortByLabel "a" (query "label_replace(vector(1), \\"a\\", \\"z\\", \\"\\", '
+     '\\"\\") or label_replace(vector(2), \\"a\\", \\"b\\", \\"\\", \\"\\")") }}'
+     "{{ .Value }}{{ end }}", 1.0, "21"),
+    ('{{ if match "^a" $labels.job }}yes{{ else }}no{{ end }} {{ "X" | toLower }}', 1.0, "yes x"),
+    ('{{ "<b>" | safeHtml }}', 1.0, "<b>"),
+    ("{{ 512 | humanize1024 }}", 1.0, "512"),
+    ('{{ graphLink "up" }}', 1.0, "/graph?g0.expr=up&g0.tab=0"),
 ])
 def test_prometheus_template_functions(template: str, value: float, want: str) -> None:
     db = TSDB()

@@ -100,7 +100,11 @@ class RuleManager:
         return nxt
 
     def evaluate_due(self, now: float) -> None:
-        """Evaluate every group whose slot is due at ``now``; missed slots are skipped."""
+        """Evaluate every group whose slot is due at ``now``; missed slots are skipped.
+
+        Like Prometheus, a group's first evaluation is at its first slot *after* the first
+        call (slots are ``k * interval + offset``, the offset from the group's name and file).
+        """
         with self._lock:
             for i, g in enumerate(self.groups):
                 if self.next_evaluation(i, now) > now:
