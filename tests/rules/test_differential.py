@@ -85,3 +85,29 @@ def test_same_output_as_promtool(values: list[list[str]], hold: int, keep: int) 
     head, last = out.rstrip("\n").rsplit("\n", 1)
     assert last == ("1 passed, 0 failed" if theirs[0] == 0 else "0 passed, 1 failed")
     assert (code, head + "\n", err) == theirs
+
+
+_NUMBER = st.sampled_from(["0", "1", "-2", "1.5", "0.1", "-1.5e1", "3"])
+_ITEM = st.one_of(
+    _NUMBER, st.just("_"), st.just("stale"),
+    st.builds(lambda n: f"_x{n}", st.integers(1, 3)),
+    st.builds(lambda a, op, b, n: f"{a}{op}{b.lstrip('-')}x{n}", _NUMBER,
+              st.sampled_from(["+", "-"]), _NUMBER, st.integers(0, 3)),
+    st.builds(lambda a, n: f"{a}x{n}", _NUMBER, st.integers(0, 3)))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(st.lists(_ITEM, min_size=1, max_size=4), min_size=1, max_size=3))
+def test_series_notation_loads_like_promtool(items: list[list[str]]) -> None:
+    lines = ["tests:", "  - interval: 61s", "    input_series:"]
+    for n, values in enumerate(items):
+        lines.append(f"      - series: 's{n}'\n        values: '_ {' '.join(values)}'")
+    lines.append("    promql_expr_test:")
+    for m in range(14):
+        lines.append(f"      - expr: '{{__name__=~\"s.*\"}}'\n        eval_time: {m * 61 + 1}s\n"
+                     "        exp_samples: []")
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "t.yml").write_text("\n".join(lines) + "\n")
+        theirs = _run(["promtool", "test", "rules", "t.yml"], d)
+        ours = _run([sys.executable, "-m", "watchkeeper.cli", "rules", "test", "t.yml"], d)
+    assert (ours[0], ours[2]) == (theirs[0], theirs[2])

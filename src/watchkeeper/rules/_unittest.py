@@ -27,6 +27,7 @@ from ._alerting import AlertingRule, AlertState
 from ._files import check_file
 from ._group import GroupEvaluator
 from ._query import QueryFunc, engine_query_func
+from ._series import parse_values
 from ._testfile import AlertCase, TestFile, TestFileError, TestGroup, parse_test_file
 
 __all__ = ["FileOutcome", "run_files", "run_test_file"]
@@ -100,7 +101,6 @@ def _labels_text(labels: dict[str, str]) -> str:
 
 def _load_series(tg: TestGroup, mint: float) -> list[tuple[int, dict[str, str], float]]:
     from ..promql import VectorSelector, parse
-    from ..promql._testscript import parse_series_line
     from ..tsdb import MatchType
 
     interval = tg.interval
@@ -123,7 +123,7 @@ def _load_series(tg: TestGroup, mint: float) -> list[tuple[int, dict[str, str], 
             raise TestFileError(f"invalid series {s.series!r}: want name{{label=\"value\"}}")
         labels = {m.name: m.value for m in sel.matchers if m.value != ""}
         try:
-            _, values = parse_series_line("x " + s.values)
+            values = parse_values(s.values)
         except ValueError as exc:
             raise TestFileError(f"series {s.series}: bad values {s.values!r}: {exc}") from exc
         for i, v in enumerate(values):
