@@ -325,6 +325,16 @@ def _resolve(base: Path, patterns: list[str], warnings: list[str]) -> list[str]:
 def run_test_file(path: str | Path, *, run: Sequence[str] = (),
                   ignore_unknown_fields: bool = False) -> FileOutcome:
     """Run one unit-test file; ``run`` regexes select test groups by name (``--run``)."""
+    log = logging.getLogger("watchkeeper.rules")
+    was_disabled, log.disabled = log.disabled, True  # errors are reported, not logged
+    try:
+        return _run_test_file(path, run, ignore_unknown_fields)
+    finally:
+        log.disabled = was_disabled
+
+
+def _run_test_file(path: str | Path, run: Sequence[str],
+                   ignore_unknown_fields: bool) -> FileOutcome:
     out = FileOutcome(str(path))
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -370,15 +380,10 @@ def run_files(files: Sequence[str], *, run: Sequence[str] = (),
     """promtool's ``test rules`` output, then ``N passed, N failed`` (test groups)."""
     del diff  # the JSON diff view is not implemented; failures print exp/got as without it
     passed = failed = 0
-    log = logging.getLogger("watchkeeper.rules")
-    was_disabled, log.disabled = log.disabled, True  # errors are reported, not logged
-    try:
-        for f in files:
-            p, q = _print_file(f, run, ignore_unknown_fields, out, err)
-            passed += p
-            failed += q
-    finally:
-        log.disabled = was_disabled
+    for f in files:
+        p, q = _print_file(f, run, ignore_unknown_fields, out, err)
+        passed += p
+        failed += q
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
 
