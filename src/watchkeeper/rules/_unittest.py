@@ -9,13 +9,14 @@ group using them fails with a message saying so.
 
 from __future__ import annotations
 
+import contextlib
 import glob as globlib
 import logging
 import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -325,10 +326,17 @@ def _resolve(base: Path, patterns: list[str], warnings: list[str]) -> list[str]:
 def run_test_file(path: str | Path, *, run: Sequence[str] = (),
                   ignore_unknown_fields: bool = False) -> FileOutcome:
     """Run one unit-test file; ``run`` regexes select test groups by name (``--run``)."""
-    log = logging.getLogger("watchkeeper.rules")
-    was_disabled, log.disabled = log.disabled, True  # errors are reported, not logged
-    try:
+    with quiet_rule_log():
         return _run_test_file(path, run, ignore_unknown_fields)
+
+
+@contextlib.contextmanager
+def quiet_rule_log() -> Iterator[None]:
+    """Rule evaluation errors are test results here, not log lines."""
+    log = logging.getLogger("watchkeeper.rules")
+    was_disabled, log.disabled = log.disabled, True
+    try:
+        yield
     finally:
         log.disabled = was_disabled
 

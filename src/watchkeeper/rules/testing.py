@@ -49,7 +49,7 @@ from ._testfile import (
     TestFileError,
     TestGroup,
 )
-from ._unittest import FileOutcome, _GroupRun, run_test_file
+from ._unittest import FileOutcome, _GroupRun, quiet_rule_log, run_test_file
 
 __all__ = ["FileOutcome", "RuleTest", "assert_rule_tests", "run_rule_tests"]
 
@@ -144,8 +144,9 @@ class RuleTest:
     def errors(self) -> list[str]:
         """Run and return promtool's error texts (empty when everything matched)."""
         try:
-            return _GroupRun(self.file, self.group, self.rule_files,
-                             self.file.evaluation_interval, False).run()
+            with quiet_rule_log():
+                return _GroupRun(self.file, self.group, self.rule_files,
+                                 self.file.evaluation_interval, False).run()
         except TestFileError as exc:
             return [str(exc)]
 
