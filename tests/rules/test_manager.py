@@ -137,3 +137,29 @@ def test_thread_evaluates_and_stops() -> None:
     finally:
         mgr.stop()
     assert mgr._thread is None
+
+
+def test_for_state_restored_from_alerts_for_state_like_prometheus() -> None:
+    db = _db_with(1.0, 2000)
+    slow = RuleGroup("g", "rules.yml", (Rule("alert", "X", "x > 0", for_=900.0),))
+    first = RuleManager(db, [slow], default_interval=60.0)
+    for t in range(0, 301, 60):
+        first.evaluate_all(float(t))
+    # the process dies at 300 s (pending for 5 of 15 minutes) and is back at 900 s
+    second = RuleManager(db, [slow], default_interval=60.0)
+    second.evaluate_all(900.0)
+    assert second.groups[0].alerting_rules()[0].restored is False
+    second.evaluate_all(960.0)                      # restore runs after the second evaluation
+    [alert] = second.alerts()
+    assert alert.active_at == 0.0 + (960.0 - 300.0)  # the downtime does not count
+    second.evaluate_all(1500.0)
+    assert str(second.alerts()[0].state) == "pending"
+    second.evaluate_all(1560.0)
+    assert str(second.alerts()[0].state) == "firing"
+
+
+def test_short_for_rules_are_not_restored() -> None:
+    db = _db_with(1.0, 200)
+    group = RuleGroup("g", "rules.yml", (Rule("alert", "X", "x > 0", for_=60.0),))
+    mgr = RuleManager(db, [group], default_interval=60.0)
+    assert mgr.groups[0].alerting_rules()[0].restored is True

@@ -13,6 +13,7 @@ from ._alerting import ActiveAlert
 from ._group import GroupEvaluator, SendFunc
 from ._model import RuleGroup
 from ._query import QueryFunc, engine_query_func
+from ._restore import FOR_GRACE_PERIOD, restore_for_state
 from ._state import load_state, save_state
 
 __all__ = ["RuleManager", "group_offset"]
@@ -50,6 +51,9 @@ class RuleManager:
         resend_delay: seconds between re-sends of a still-firing alert (Prometheus: 1m).
         query: a query callable instead of ``engine`` (Prometheus' ``QueryFunc``).
         clock: seconds since the epoch, for ``start()``'s scheduling.
+        restore_for_state: when no state file was loaded, restore ``for`` progress from
+            ``ALERTS_FOR_STATE`` in ``storage`` after a group's second evaluation, as
+            Prometheus does (only for rules with ``for`` >= the 10 m grace period).
 
     Example:
         >>> mgr = RuleManager(db, load_rule_files(["rules/*.yml"]), send=print)
@@ -61,7 +65,7 @@ class RuleManager:
                  default_interval: float = 60.0, engine: Any = None,
                  state_dir: str | Path | None = None, external_url: str = "",
                  resend_delay: float = 60.0, query: QueryFunc | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, restore_for_state: bool = True) -> None:
         if engine is None and query is None:
             from ..promql import Engine
 
@@ -76,13 +80,22 @@ class RuleManager:
                                       external_labels=external_labels,
                                       external_url=external_url) for g in groups]
         self._next: dict[int, float] = {}
+        # Groups still to restore ``for`` state from ALERTS_FOR_STATE: index -> evaluations
+        # left before restoring (Prometheus restores after the second one).
+        self._restore: dict[int, int] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if self.state_dir is not None:
-            restored = load_state(self.state_dir, self.groups)
-            if restored:
-                _log.info("restored %d alerts from %s", restored, self.state_dir)
+        restored = load_state(self.state_dir, self.groups) if self.state_dir is not None else 0
+        if restored:
+            _log.info("restored %d alerts from %s", restored, self.state_dir)
+        elif restore_for_state:
+            for i, g in enumerate(self.groups):
+                rules = g.alerting_rules()
+                if any(r.hold >= FOR_GRACE_PERIOD for r in rules):
+                    for r in rules:
+                        r.restored = r.hold < FOR_GRACE_PERIOD
+                    self._restore[i] = 2
 
     # --- scheduling --------------------------------------------------------------------
     def _slot(self, g: GroupEvaluator, now: float) -> float:
@@ -111,6 +124,7 @@ class RuleManager:
                     continue
                 ts = self._slot(g, now)
                 self._evaluate(g, ts)
+                self._after_eval(i, now)
                 self._next[i] = ts + g.interval
             if self.state_dir is not None:
                 save_state(self.state_dir, self.groups)
@@ -118,10 +132,26 @@ class RuleManager:
     def evaluate_all(self, ts: float) -> None:
         """Evaluate every group once at ``ts`` regardless of schedule (tests, one-shots)."""
         with self._lock:
-            for g in self.groups:
+            for i, g in enumerate(self.groups):
                 self._evaluate(g, ts)
+                self._after_eval(i, ts)
             if self.state_dir is not None:
                 save_state(self.state_dir, self.groups)
+
+    def _after_eval(self, i: int, now: float) -> None:
+        left = self._restore.get(i)
+        if left is None:
+            return
+        if left > 1:
+            self._restore[i] = left - 1
+            return
+        del self._restore[i]
+        try:
+            restore_for_state(self.groups[i].alerting_rules(), self.storage, now)
+        except Exception:
+            _log.exception("restoring alert state of group %s failed", self.groups[i].group.name)
+            for r in self.groups[i].alerting_rules():
+                r.restored = True
 
     def _evaluate(self, g: GroupEvaluator, ts: float) -> None:
         try:

@@ -1,8 +1,9 @@
 """Alert state on disk, so a restart keeps pending/firing alerts and what was sent.
 
-Prometheus restores only ``for`` progress from ``ALERTS_FOR_STATE``; we persist the whole
-state (including firing time and last send) in ``<state_dir>/rules-state.json`` so a
-restart neither re-waits ``for`` nor re-sends what was already sent.
+Prometheus restores only ``for`` progress from ``ALERTS_FOR_STATE`` (``_restore``, used
+when there is no state file); with a ``state_dir`` we persist the whole state (including
+firing time and last send) in ``<state_dir>/rules-state.json`` so a restart neither
+re-waits ``for`` nor re-sends what was already sent.
 """
 
 from __future__ import annotations
