@@ -28,7 +28,6 @@ def register(commands: Any) -> None:
                       help="only run test groups whose name matches this regex (repeatable)")
     test.add_argument("--ignore-unknown-fields", action="store_true",
                       help="ignore unknown fields in test and rule files")
-    test.add_argument("--diff", action="store_true", help="print a diff for failed alert tests")
     test.set_defaults(func=_test)
 
 
@@ -72,4 +71,4 @@ def _test(args: argparse.Namespace) -> int:
     if _missing(args.files):
         return 1
     return run_files(args.files, run=args.run, ignore_unknown_fields=args.ignore_unknown_fields,
-                     diff=args.diff, out=sys.stdout, err=sys.stderr)
+                     out=sys.stdout, err=sys.stderr)

@@ -383,10 +383,9 @@ def _run_test_file(path: str | Path, run: Sequence[str],
 
 
 def run_files(files: Sequence[str], *, run: Sequence[str] = (),
-              ignore_unknown_fields: bool = False, diff: bool = False,
+              ignore_unknown_fields: bool = False,
               out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """promtool's ``test rules`` output, then ``N passed, N failed`` (test groups)."""
-    del diff  # the JSON diff view is not implemented; failures print exp/got as without it
     passed = failed = 0
     for f in files:
         p, q = _print_file(f, run, ignore_unknown_fields, out, err)
