@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from itertools import islice
 from typing import Any
 
 from ._pipeline import HTTP, ExcInfo, Pipeline, exc_info_now
@@ -152,7 +153,7 @@ class BridgeHandler(logging.Handler):
         attrs = record.__dict__
         fields: dict[str, Any] | None = None
         if len(attrs) > _N_STD:
-            fields = {k: attrs[k] for k in list(attrs)[_N_STD:] if k not in _STD_ATTRS}
+            fields = {k: attrs[k] for k in islice(attrs, _N_STD, None) if k not in _STD_ATTRS}
         exc = record.exc_info
         exc_info = exc if exc and exc[0] is not None and exc[1] is not None else None
         if exc_info is None and record.exc_text:
