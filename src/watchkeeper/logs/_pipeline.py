@@ -134,6 +134,7 @@ class Pipeline:
         # Field key -> output key ("" for a sensitive key, whose value is replaced): one
         # dict lookup per field instead of a redaction check, a rename and a reserved check.
         self._plan: dict[str, str] = {}
+        self._schemas: dict[tuple[Any, ...], bool] = {}
         self.redactor = redactor
         self.max_message = max_message
         self.caller = caller
@@ -269,6 +270,29 @@ class Pipeline:
                 out[key] = _truncate(value, cap) if type(value) is str else value
             return out
         str_cache = red._str_cache
+        # Most calls repeat a key set (one call site, one schema): when every key is
+        # written as is, copy the dict in C and look only at values that may hold secrets.
+        keys = tuple(fields)
+        plain = self._schemas.get(keys)
+        if plain is None:
+            plain = self._schema(keys)
+        if plain:
+            out.update(fields)
+            for key, value in fields.items():
+                kind = type(value)
+                if kind is str:
+                    if len(value) >= 8:
+                        hit = str_cache.get(value)
+                        if hit is None:
+                            hit = red.redact_str(_truncate(value, cap))
+                        if hit is not value:
+                            out[key] = hit
+                elif kind is int:
+                    if value > 10**12:
+                        out[key] = red._walk(value, 1, set())
+                elif kind is not float and kind is not bool and value is not None:
+                    out[key] = red._walk(value, 1, set())
+            return out
         for raw_key, value in fields.items():
             key = plan.get(raw_key) if type(raw_key) is str else None
             if key is None:
@@ -306,6 +330,17 @@ class Pipeline:
                 plan.clear()
             plan[raw_key] = out
         return out
+
+    def _schema(self, keys: tuple[Any, ...]) -> bool:
+        """Whether every key of this key set is written unchanged (str, not reserved, not
+        sensitive); remembered per key set."""
+        plain = all(type(k) is str and (self._plan.get(k) or self._plan_key(k)) == k
+                    for k in keys)
+        schemas = self._schemas
+        if len(schemas) >= 2048:
+            schemas.clear()
+        schemas[keys] = plain
+        return plain
 
     def _secret_name(self, raw_key: object) -> str:
         key = raw_key if type(raw_key) is str else _safe_key(raw_key)

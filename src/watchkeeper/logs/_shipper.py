@@ -1,6 +1,6 @@
 """The non-blocking shipper base every network sink builds on.
 
-The caller's cost is one ``deque.append``: records queue in a bounded deque (the oldest
+The caller's cost is one ``deque.append`` of a tuple: records queue in a bounded deque (the oldest
 is dropped when full, and counted), and one daemon thread per sink batches them by size
 and time, sends, and retries failures with exponential backoff and full jitter. A sink
 that refuses or hangs therefore never slows the application; it only drops, visibly:
@@ -26,11 +26,8 @@ __all__ = ["DropCounter", "PermanentError", "Shipped", "Shipper", "registry_drop
 
 
 class Shipped:
-    """What a shipper queues: the encoded line, its level and time — not the record.
-
-    Holding lines instead of record dicts keeps a backed-up queue small and nearly free
-    for the garbage collector (a dead receiver must not add GC pauses to the app).
-    """
+    """One record in a batch handed to :meth:`Shipper.send`: the encoded line, its level
+    and time — not the record dict (a backed-up queue stays small)."""
 
     __slots__ = ("level", "line", "time")
 
@@ -112,7 +109,11 @@ class Shipper:
         self._count_drops = count_drops
         self._warn = warn
         self._rng = rng
-        self._queue: collections.deque[Shipped] = collections.deque(maxlen=queue_size)
+        # Plain (time, level, line) tuples: the garbage collector stops tracking a tuple
+        # of atoms after one pass, so a backed-up queue (a dead receiver) adds nothing to
+        # later collections — and a tuple is cheaper to build on the caller than an object.
+        self._queue: collections.deque[tuple[float, int, bytes]] = collections.deque(
+            maxlen=queue_size)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -137,7 +138,7 @@ class Shipper:
             # The deque discards the oldest on append. Counting is one atomic C call here;
             # the worker turns it into metrics and the warning.
             next(self._overflow)
-        queue.append(Shipped(entry.time, entry.level, entry.line))
+        queue.append((entry.time, entry.level, entry.line))
         # is_set() is a plain read; set() takes a lock, so only call it when it matters
         # (a stuck receiver would otherwise make every call pay for it).
         if len(queue) >= self.batch_size and not self._wake.is_set():
@@ -206,9 +207,10 @@ class Shipper:
         queue = self._queue
         while queue and len(batch) < self.batch_size:
             try:
-                batch.append(queue.popleft())
+                when, level, line = queue.popleft()
             except IndexError:
                 break
+            batch.append(Shipped(when, level, line))
         return batch
 
     def _deliver(self, batch: list[Shipped]) -> None:

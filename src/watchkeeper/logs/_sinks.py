@@ -144,7 +144,8 @@ class StreamSink:
         if len(pending) >= self.max_pending:
             self._drop(1)
         # The stream current when the line was logged (sys.stdout may be swapped later).
-        pending.append((self._current(), line))
+        name = self._stream_name
+        pending.append((self._fixed if name is None else getattr(sys, name), line))
         if (entry.level >= 30 or flusher.every_line) and not self._wake.is_set():
             self._wake.set()
 
