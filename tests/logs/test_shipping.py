@@ -273,3 +273,43 @@ def test_normal_exit_flushes_pending_records(tmp_path: Any) -> None:
         assert sorted(got) == list(range(50))
     finally:
         server.close()
+
+
+FORK_SCRIPT = textwrap.dedent("""
+    import os, sys, time
+    from watchkeeper import logs
+    from watchkeeper.config import Settings
+    settings = Settings(logs={"stream": "stdout", "flush_interval": 0.05,
+                              "files": [{"path": sys.argv[2], "max_bytes": 0}],
+                              "http": {"url": sys.argv[1], "batch_interval": 0.05}})
+    logs.configure(settings, registry=None, install_signal_handler=False)
+    log = logs.get_logger("app")
+    log.info("before fork")
+    pid = os.fork()
+    if pid == 0:
+        # A pre-fork worker: it logs, and its lines must get out while it runs (no
+        # flush call, no atexit: os._exit, as a killed worker would).
+        log.info("in child")
+        time.sleep(1.5)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    log.info("parent after")
+    logs.shutdown(5)
+""")
+
+
+def test_forked_worker_keeps_logging_through_every_sink(tmp_path: Any) -> None:
+    """Threads do not survive fork: the child restarts the writer, flusher and shipper
+    threads, and lines buffered before the fork are written once."""
+    server = CaptureHTTP()
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_SCRIPT)
+    log_file = tmp_path / "app.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, str(script), f"{server.url}/logs", str(log_file)],
+                         capture_output=True, env=env, timeout=30, check=True).stdout
+    stdout = [orjson.loads(line)["message"] for line in out.splitlines()]
+    in_file = [orjson.loads(line)["message"] for line in log_file.read_bytes().splitlines()]
+    shipped = [rec["message"] for _, _, body in server.requests for rec in orjson.loads(body)]
+    for messages in (stdout, in_file, shipped):
+        assert sorted(messages) == ["before fork", "in child", "parent after"], messages

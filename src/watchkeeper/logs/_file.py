@@ -127,6 +127,11 @@ class FileSink:
             except OSError:
                 pass
 
+    def after_fork(self) -> None:
+        """In a forked child: the lock may have been held by a thread that is gone. (The
+        buffer was flushed before the fork, so no line is written twice.)"""
+        self._lock = threading.RLock()
+
     def flush(self) -> None:
         with self._lock:
             if not self._file.closed:

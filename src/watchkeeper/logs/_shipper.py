@@ -172,6 +172,22 @@ class Shipper:
         self._report_drops(force=True)
         self.shutdown()
 
+    def after_fork(self) -> None:
+        """In a forked child: the worker thread did not survive the fork, its events and
+        lock may be held, queued records and open connections are the parent's."""
+        if self._stop.is_set():
+            return
+        self._queue.clear()
+        self._wake, self._stop, self._idle = (threading.Event(), threading.Event(),
+                                              threading.Event())
+        self._idle.set()
+        self._drop_lock = threading.Lock()
+        with contextlib.suppress(Exception):
+            self.shutdown()  # closes the child's copies of the sockets only
+        self._thread = threading.Thread(target=self._run, name=f"watchkeeper-ship-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+
     # -- subclass API -----------------------------------------------------------------
     def send(self, batch: Sequence[Shipped]) -> None:
         """Deliver ``batch``; raise :class:`PermanentError` to drop it, anything else to retry."""

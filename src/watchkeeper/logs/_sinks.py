@@ -44,6 +44,15 @@ class _Flusher:
         with self._lock:
             self._sinks.discard(sink)
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and, if sinks are registered, a new thread."""
+        self._lock = threading.Lock()
+        self._thread = None
+        if self._sinks:
+            self._thread = threading.Thread(target=self._run, name="watchkeeper-log-flush",
+                                            daemon=True)
+            self._thread.start()
+
     def flush_all(self) -> None:
         for sink in list(self._sinks):
             with contextlib.suppress(Exception):
@@ -194,6 +203,17 @@ class StreamSink:
         # The last chunk may still be in the write call.
         if self._io_lock.acquire(timeout=max(0.0, end - time.monotonic())):
             self._io_lock.release()
+
+    def after_fork(self) -> None:
+        """In a forked child: lines pending at the fork are the parent's to write; the
+        writer thread did not survive the fork and its lock may be held."""
+        self._pending.clear()
+        self._io_lock = threading.Lock()
+        self._wake = threading.Event()
+        if self._thread is not None and not self._stopped:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"watchkeeper-log-{self.name}")
+            self._thread.start()
 
     def close(self, timeout: float) -> None:
         """Stop the writer after it wrote what is pending (bounded by ``timeout``)."""
