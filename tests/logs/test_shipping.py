@@ -313,3 +313,51 @@ def test_forked_worker_keeps_logging_through_every_sink(tmp_path: Any) -> None:
     shipped = [rec["message"] for _, _, body in server.requests for rec in orjson.loads(body)]
     for messages in (stdout, in_file, shipped):
         assert sorted(messages) == ["before fork", "in child", "parent after"], messages
+
+
+def test_backed_up_queues_are_invisible_to_the_garbage_collector() -> None:
+    """A dead receiver keeps a full queue that churns with every record: queued items
+    must not be GC-tracked, or each one is promoted through the generations and full
+    collections (a pause over the whole heap) come ever more often."""
+    import gc
+    import io
+
+    from watchkeeper.logs import StreamSink
+
+    dead = HttpJsonSink(f"http://127.0.0.1:{refused_port()}/x", queue_size=200,
+                        batch_interval=60, batch_size=10_000)
+    stream = StreamSink(io.BytesIO(), flush_interval=60)
+    pipeline = _pipeline(dead, stream)
+    try:
+        _emit(pipeline, 300)
+        gc.collect()
+        assert len(dead._queue) == 200
+        assert not any(gc.is_tracked(item) for item in dead._queue)
+        queued = [item for item in stream._pending if type(item) is bytes]
+        assert len(queued) == 300
+        assert not any(gc.is_tracked(item) for item in queued)
+    finally:
+        pipeline.close(0.1)
+
+
+def test_stream_sink_follows_a_swapped_stdout(monkeypatch: Any) -> None:
+    import io
+
+    from watchkeeper.logs import StreamSink
+
+    first, second = io.StringIO(), io.StringIO()
+    sink = StreamSink("stdout", flush_interval=60)
+    pipeline = _pipeline(sink)
+    try:
+        monkeypatch.setattr(sys, "stdout", first)
+        pipeline.emit(20, "app", "one", None)
+        pipeline.emit(20, "app", "two", None)
+        monkeypatch.setattr(sys, "stdout", second)
+        pipeline.emit(20, "app", "three", None)
+        sink.flush()
+        assert [orjson.loads(x)["message"] for x in first.getvalue().splitlines()] == [
+            "one", "two"]
+        assert [orjson.loads(x)["message"] for x in second.getvalue().splitlines()] == [
+            "three"]
+    finally:
+        pipeline.close(0.5)
