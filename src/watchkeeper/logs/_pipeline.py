@@ -203,8 +203,10 @@ class Pipeline:
             shown = message
         else:
             shown = red._str_cache.get(message) or red.redact_str(message)
+        clock = _clock
         record: dict[str, Any] = {
-            self._k_ts: _clock.format(now),
+            # Busy loggers write many lines per millisecond: the cached string, no call.
+            self._k_ts: clock.last if int(now * 1000) == clock.millis else clock.format(now),
             self._k_level: level_text or _LEVEL_NAMES.get(level) or level_name(level),
             self._k_msg: shown,
             self._k_logger: logger,
