@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import json
 import logging
 import uuid
 import warnings
@@ -118,13 +119,28 @@ def test_control_characters_cannot_inject_lines(captured: Any) -> None:
         assert orjson.loads(line)["level"] == "INFO"
 
 
+def _unique_keys(line: bytes) -> dict[str, Any]:
+    pairs: list[tuple[str, Any]] = json.loads(line, object_pairs_hook=list)
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+
+
 def test_reserved_field_names_do_not_overwrite(captured: Any) -> None:
-    logs.get_logger("app").info("real", level="fake", message="fake")
-    (rec,) = captured.records
+    with logs.bound(pid="bound-fake", tenant="t1"):
+        logs.get_logger("app").info("real", level="fake", message="fake", service="fake")
+    (line,) = captured.lines
+    rec = _unique_keys(line)
     assert rec["level"] == "INFO"
     assert rec["message"] == "real"
     assert rec["level_"] == "fake"
     assert rec["message_"] == "fake"
+    # Static fields are encoded once per pipeline and spliced in: still not overwritable.
+    assert rec["service"] == "svc"
+    assert rec["service_"] == "fake"
+    assert isinstance(rec["pid"], int)
+    assert rec["pid_"] == "bound-fake"
+    assert rec["tenant"] == "t1"
 
 
 def test_ecs_field_names(make_logs: Any) -> None:
@@ -259,3 +275,4 @@ def test_any_input_is_one_valid_json_line(message: str, fields: dict[str, Any]) 
         assert line.endswith(b"\n")
         assert line.count(b"\n") == 1
         orjson.loads(line)
+        _unique_keys(line)

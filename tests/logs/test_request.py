@@ -66,3 +66,52 @@ def test_exception_makes_the_access_line_an_error(captured: Any) -> None:
     (access,) = captured.records
     assert access["level"] == "ERROR"
     assert access["status"] == 500
+
+
+async def test_500_from_starlette_error_middleware_carries_request_id() -> None:
+    """Unhandled exceptions are answered by Starlette's ServerErrorMiddleware, outside
+    our middleware; the answer (default, a user's handler, the debug page) keeps its
+    body and status and still echoes the request id."""
+    import httpx
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from starlette.requests import Request
+
+    import watchkeeper
+
+    def make(*, handler: bool, debug: bool) -> FastAPI:
+        app = FastAPI(debug=debug)
+
+        @app.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("kaboom")
+
+        @app.get("/ok")
+        async def ok() -> dict[str, bool]:
+            return {"ok": True}
+
+        if handler:
+            @app.exception_handler(Exception)
+            async def custom(request: Request, exc: Exception) -> JSONResponse:
+                return JSONResponse({"detail": "custom"}, status_code=500)
+
+        watchkeeper.instrument(app, logs={"stream": "none"})
+        return app
+
+    for handler, debug in ((False, False), (True, False), (False, True)):
+        app = make(handler=handler, debug=debug)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/boom", headers={"X-Request-ID": "rid-500"})
+            assert response.status_code == 500
+            assert response.headers.get_list("x-request-id") == ["rid-500"]
+            if handler:
+                assert response.json() == {"detail": "custom"}
+            elif debug:
+                assert "RuntimeError" in response.text
+            else:
+                assert response.text == "Internal Server Error"
+            fine = await client.get("/ok", headers={"X-Request-ID": "rid-ok"})
+            assert fine.headers.get_list("x-request-id") == ["rid-ok"]
+        watchkeeper.uninstrument(app)
+        assert "build_middleware_stack" not in app.__dict__

@@ -166,9 +166,17 @@ def test_uvicorn_error_log_arrives_once_as_json(server: Server) -> None:
     assert access["level"] == "ERROR"
     # The server's own error line for this request carries the request's id.
     assert errors[0]["request_id"] == access["request_id"]
-    # Starlette's ServerErrorMiddleware answers 500s outside the watchkeeper middleware,
-    # so the echo header is only present when the middleware sent the response.
-    assert rid in (None, access["request_id"])
+    # Starlette's ServerErrorMiddleware answers this 500 outside the watchkeeper
+    # middleware; the response still echoes the request id the lines carry.
+    assert rid == access["request_id"]
+    incoming = httpx.get(server.base + "/boom", headers={"X-Request-ID": "boom-id-1"})
+    assert incoming.status_code == 500
+    assert incoming.headers.get_list("x-request-id") == ["boom-id-1"]
+    server.wait_for(lambda r: r.get("logger") == "uvicorn.error"
+                    and r.get("request_id") == "boom-id-1")
+    time.sleep(0.3)
+    assert len([r for r in server.records() if r.get("logger") == "uvicorn.error"
+                and r.get("request_id") == "boom-id-1"]) == 1
 
 
 def test_every_output_line_is_json_and_uvicorn_startup_is_included(server: Server) -> None:

@@ -18,7 +18,7 @@ from ._endpoints import error_response, is_async, make_request, method_not_allow
 from ._endpoints import response_headers as endpoint_headers
 from ._stack import BODY_KEY, BODY_METHODS, StackMiddleware, hook_failed
 
-__all__ = ["ASGIApp", "WatchkeeperASGIMiddleware", "scope_route"]
+__all__ = ["ASGIApp", "ErrorResponseHeaders", "WatchkeeperASGIMiddleware", "scope_route"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,6 +28,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTE_KEY = "watchkeeper.route"
 EXCEPTION_KEY = "watchkeeper.exception"
+ERROR_HEADERS_KEY = "watchkeeper.error_headers"
 
 
 def scope_route(scope: Scope) -> str | None:
@@ -127,6 +128,12 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
             record.exception = exc
             if record.status == 0:
                 record.status = 499 if isinstance(exc, asyncio.CancelledError) else 500
+                # The error response is sent further out (Starlette's
+                # ServerErrorMiddleware): ErrorResponseHeaders adds our headers to it.
+                if record.response_headers:
+                    scope[ERROR_HEADERS_KEY] = [
+                        (k.encode("latin-1"), v.encode("latin-1"))
+                        for k, v in record.response_headers]
             raise
         finally:
             record.duration = (end or perf_counter()) - start
@@ -162,6 +169,30 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
             response = EndpointResponse(response.status, b"", response.content_type,
                                         response.headers)
         await _send_response(send, response, ())
+
+
+class ErrorResponseHeaders:
+    """Outside a framework's last-resort error handler (Starlette's ServerErrorMiddleware):
+    the 500 it sends for an unhandled exception leaves our middleware without passing
+    through it; this adds the headers our middleware would have added (X-Request-ID).
+    The response itself (a user's 500 handler, the debug page) is the framework's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = scope.pop(ERROR_HEADERS_KEY, None)
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 async def _send_response(send: Send, response: EndpointResponse,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._asgi import WatchkeeperASGIMiddleware
+from ._asgi import ErrorResponseHeaders, WatchkeeperASGIMiddleware
 from ._stack import Stack
 
 __all__ = ["install_starlette", "is_starlette", "uninstall_starlette"]
+
+_ORIGINAL_BUILD = "_watchkeeper_build_middleware_stack"
 
 
 def is_starlette(app: Any) -> bool:
@@ -27,6 +29,11 @@ def install_starlette(app: Any, stack: Stack) -> Any:
     # middleware: inside ServerErrorMiddleware, so a handler crash reaches us as an
     # exception (counted as 500) before Starlette turns it into the 500 response.
     app.user_middleware.insert(0, Middleware(WatchkeeperASGIMiddleware, stack=stack))
+    # ...and a thin layer outside ServerErrorMiddleware, so the 500 it sends still
+    # carries X-Request-ID (the instance attribute wins over the class's method).
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: ErrorResponseHeaders(build())
+    app.__dict__[_ORIGINAL_BUILD] = build
     app.middleware_stack = None  # rebuilt on the next request
     return app
 
@@ -35,5 +42,11 @@ def uninstall_starlette(app: Any) -> Any:
     app.user_middleware[:] = [
         m for m in app.user_middleware if m.cls is not WatchkeeperASGIMiddleware
     ]
+    if _ORIGINAL_BUILD in app.__dict__:
+        original = app.__dict__.pop(_ORIGINAL_BUILD)
+        if getattr(original, "__func__", None) is type(app).build_middleware_stack:
+            app.__dict__.pop("build_middleware_stack", None)
+        else:
+            app.build_middleware_stack = original
     app.middleware_stack = None
     return app

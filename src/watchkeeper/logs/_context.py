@@ -128,6 +128,9 @@ class ContextThreadPoolExecutor(ThreadPoolExecutor):
 _patched_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
+_last_loop: list[asyncio.AbstractEventLoop | None] = [None]
+
+
 def ensure_context_executor() -> None:
     """Make the running loop's default executor propagate context (once per loop).
 
@@ -137,6 +140,11 @@ def ensure_context_executor() -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
+    # Called per request: the identity check against the last loop is the common case
+    # (a WeakSet lookup costs a weakref per call).
+    if loop is _last_loop[0]:
+        return
+    _last_loop[0] = loop
     if loop in _patched_loops:
         return
     _patched_loops.add(loop)

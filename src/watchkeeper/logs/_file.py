@@ -64,6 +64,8 @@ class FileSink:
         self._file: IO[bytes] = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115
         self._size = self.path.stat().st_size
         self._next_rollover = self._compute_next(clock())
+        self._plain = not max_bytes and rotate_every <= 0
+        self._flush_level = 30 if flush_interval > 0 else 0
         self._expire()
         if flush_interval > 0:
             flusher.add(self, flush_interval)
@@ -75,10 +77,13 @@ class FileSink:
 
     def write(self, entry: Entry) -> None:
         line = entry.line
-        if not self.max_bytes and self._next_rollover == float("inf"):
+        if self._plain:
             # No rotation: the buffered file is thread-safe on its own; skip our lock.
+            # Lines collect in the 64 KiB buffer; WARNING and above (everything, after
+            # SIGTERM or with flush_interval 0) go out at once, the rest within one
+            # flush interval (the flusher thread) or at close (atexit, SIGTERM, reset).
             self._file.write(line)
-            if entry.level >= 30 or self.flush_interval <= 0 or flusher.every_line:
+            if entry.level >= self._flush_level or flusher.every_line:
                 self._file.flush()
             return
         with self._lock:
@@ -88,7 +93,7 @@ class FileSink:
                 self._rotate(entry.time)
             self._file.write(line)
             self._size += len(line)
-            if entry.level >= 30 or self.flush_interval <= 0 or flusher.every_line:
+            if entry.level >= self._flush_level or flusher.every_line:
                 self._file.flush()
 
     def _rotate(self, now: float) -> None:
@@ -121,6 +126,11 @@ class FileSink:
                     file.unlink()
             except OSError:
                 pass
+
+    def after_fork(self) -> None:
+        """In a forked child: the lock may have been held by a thread that is gone. (The
+        buffer was flushed before the fork, so no line is written twice.)"""
+        self._lock = threading.RLock()
 
     def flush(self) -> None:
         with self._lock:

@@ -17,8 +17,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FIELD_SETS", "console_line", "json_line", "timestamp"]
+__all__ = ["FIELD_SETS", "console_line", "json_line", "static_tail", "timestamp"]
 
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
 _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 # Canonical field name -> output name, per naming scheme.
@@ -65,19 +66,42 @@ def _default(value: Any) -> Any:
         return f"<unprintable {type(value).__name__}>"
 
 
-def json_line(record: Mapping[str, Any]) -> bytes:
-    """``record`` as one newline-terminated JSON line; never raises."""
+def json_line(record: Mapping[str, Any], tail: bytes | None = None) -> bytes:
+    """``record`` as one newline-terminated JSON line; never raises.
+
+    ``tail`` is a pre-encoded end of the object (``,"service":"shop",...}\n``, see
+    :func:`static_tail`): fields that are the same on every line are encoded once, not
+    per record. Non-string keys (rare, nested) take the slower second attempt.
+    """
     try:
-        return orjson.dumps(record, default=_default, option=_OPTIONS)
+        if tail is None:
+            return orjson.dumps(record, default=_default, option=_NEWLINE)
+        if record:
+            return orjson.dumps(record, default=_default)[:-1] + tail
+        return b"{" + tail[1:]
     except Exception:
         pass
     try:
-        return orjson.dumps(_sanitise(record, 0, set()), default=_default, option=_OPTIONS)
-    except Exception as exc:  # pragma: no cover - _sanitise leaves only plain types
-        return orjson.dumps(
-            {"level": "ERROR", "message": "<unserialisable log record>", "error": repr(exc)},
-            option=_OPTIONS,
-        )
+        line = orjson.dumps(record, default=_default, option=_OPTIONS)
+    except Exception:
+        try:
+            line = orjson.dumps(_sanitise(record, 0, set()), default=_default, option=_OPTIONS)
+        except Exception as exc:  # pragma: no cover - _sanitise leaves only plain types
+            line = orjson.dumps(
+                {"level": "ERROR", "message": "<unserialisable log record>", "error": repr(exc)},
+                option=_OPTIONS,
+            )
+    if tail is None:
+        return line
+    return line[:-2] + tail if len(line) > 3 else b"{" + tail[1:]
+
+
+def static_tail(static: Mapping[str, Any]) -> bytes:
+    """The closing part of every line: the static fields, encoded once."""
+    if not static:
+        return b"}\n"
+    inner = json_line(static)[1:-2]
+    return b"," + inner + b"}\n"
 
 
 def _sanitise(value: Any, depth: int, seen: set[int]) -> Any:

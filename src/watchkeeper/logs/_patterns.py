@@ -192,6 +192,14 @@ class LogStats:
     def stop(self) -> None:
         self._stop.set()
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and a new miner thread."""
+        self._lock = threading.Lock()
+        if self._thread is not None and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._run, name="watchkeeper-log-patterns",
+                                            daemon=True)
+            self._thread.start()
+
 
 def metrics_refresher(stats: LogStats, registry: Any) -> Callable[[], None]:
     """A scrape-time refresher: ``log_messages_total{level}`` and the error ratio gauge.

@@ -19,7 +19,7 @@ from types import FrameType, TracebackType
 from typing import Any, Protocol, TypeAlias
 
 from . import _context
-from ._format import FIELD_SETS, json_line, timestamp
+from ._format import FIELD_SETS, _clock, json_line, static_tail
 from ._redact import Redactor
 
 __all__ = ["HTTP", "Entry", "ExcInfo", "Pipeline", "Sink", "level_name"]
@@ -31,6 +31,8 @@ ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | N
 
 _LEVEL_NAMES = {50: "CRITICAL", 40: "ERROR", 30: "WARNING", 20: "INFO", HTTP: "HTTP",
                 10: "DEBUG", 0: "NOTSET"}
+_SECRET = "\x00sensitive"
+"""Plan marker: the field's value is replaced (compared by identity)."""
 _CORE = ("timestamp", "level", "message", "logger", "service", "version", "environment",
          "host", "pid", "module", "function", "line", "request_id", "trace_id", "span_id",
          "exception")
@@ -41,16 +43,28 @@ def level_name(level: int) -> str:
 
 
 class Entry:
-    """One record on its way to the sinks; the JSON line is encoded at most once."""
+    """One record on its way to the sinks; the JSON line is encoded at most once.
 
-    __slots__ = ("_line", "level", "message", "record", "time")
+    The pipeline passes the line it already encoded; ``record`` is the whole record as a
+    dict (the per-record fields plus the pipeline's static fields), built only when a
+    sink asks for it (console lines, OTLP attributes).
+    """
 
-    def __init__(self, level: int, when: float, record: dict[str, Any], message: str) -> None:
+    __slots__ = ("_line", "_static", "fields", "level", "message", "time")
+
+    def __init__(self, level: int, when: float, record: dict[str, Any], message: str,  # noqa: PLR0917
+                 line: bytes | None = None, static: Mapping[str, Any] | None = None) -> None:
         self.level = level
         self.time = when
-        self.record = record
+        self.fields = record
         self.message = message
-        self._line: bytes | None = None
+        self._line = line
+        self._static = static
+
+    @property
+    def record(self) -> dict[str, Any]:
+        static = self._static
+        return self.fields if not static else {**self.fields, **static}
 
     @property
     def line(self) -> bytes:
@@ -112,9 +126,15 @@ class Pipeline:
             mapping["module"], mapping["function"], mapping["line"])
         self._k_rid, self._k_tid, self._k_sid, self._k_exc = (
             mapping["request_id"], mapping["trace_id"], mapping["span_id"], mapping["exception"])
-        self._reserved = frozenset(mapping.values())
-        self._raw_static = dict(static)
         self._static = {mapping.get(k, k): v for k, v in static.items()}
+        # The record's own field names: a user field of the same name gets a "_" suffix,
+        # so a line never has a key twice (the static fields are spliced in as bytes).
+        self._reserved = frozenset(mapping.values()) | frozenset(self._static)
+        self._tail = static_tail(self._static)
+        # Field key -> output key ("" for a sensitive key, whose value is replaced): one
+        # dict lookup per field instead of a redaction check, a rename and a reserved check.
+        self._plan: dict[str, str] = {}
+        self._schemas: dict[tuple[Any, ...], bool] = {}
         self.redactor = redactor
         self.max_message = max_message
         self.caller = caller
@@ -131,6 +151,7 @@ class Pipeline:
     def refresh_pid(self) -> None:
         """After fork: the child's pid."""
         self._static[self.k.get("pid", "pid")] = os.getpid()
+        self._tail = static_tail(self._static)
 
     # -- the hot path ------------------------------------------------------------------
     def emit(
@@ -178,14 +199,17 @@ class Pipeline:
             message = str(message)
         if len(message) > self.max_message:
             message = _truncate(message, self.max_message)
-        shown = message if red is None else (
-            red._str_cache.get(message) or red.redact_str(message))
+        if red is None or len(message) < 8:
+            shown = message
+        else:
+            shown = red._str_cache.get(message) or red.redact_str(message)
+        clock = _clock
         record: dict[str, Any] = {
-            self._k_ts: timestamp(now),
+            # Busy loggers write many lines per millisecond: the cached string, no call.
+            self._k_ts: clock.last if int(now * 1000) == clock.millis else clock.format(now),
             self._k_level: level_text or _LEVEL_NAMES.get(level) or level_name(level),
             self._k_msg: shown,
             self._k_logger: logger,
-            **self._static,
         }
         if frame is not None:
             record[self._k_module] = frame.f_globals.get("__name__", "?")
@@ -213,16 +237,17 @@ class Pipeline:
                 record.update(cached[1])
             else:
                 # Bound mappings are immutable snapshots: redact each one once.
-                out = self._fields(ctx)
+                out = self._fields(ctx, {})
                 self._ctx_cache = (ctx, out)
                 record.update(out)
         if fields:
-            self._fields(fields, record, self._reserved)
+            self._fields(fields, record)
         if exc_info is not None:
             record[self._k_exc] = self._exception(exc_info)
         if template is not None and template is not message:
             template = red.redact_str(template) if red is not None else template
-        entry = Entry(level, now, record, template or shown)
+        entry = Entry(level, now, record, template or shown, json_line(record, self._tail),
+                      self._static)
         for sink in self.sinks:
             if level >= sink.min_level:
                 try:
@@ -233,49 +258,95 @@ class Pipeline:
         for observe in self.observers:
             observe(level, entry.message, now)
 
-    def _fields(self, fields: Mapping[str, Any], out: dict[str, Any] | None = None,
-                reserved: frozenset[str] = frozenset()) -> dict[str, Any]:
-        """Redacted, truncated ``fields`` written into ``out`` (a new dict by default);
-        keys in ``reserved`` (the record's own fields) get a ``_`` suffix."""
+    def _fields(self, fields: Mapping[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        """Redacted, truncated ``fields`` written into ``out``; keys that name one of the
+        record's own fields get a ``_`` suffix."""
         red = self.redactor
         cap = self.max_message
-        if out is None:
-            out = {}
+        plan = self._plan
         if red is None:
             for raw_key, value in fields.items():
-                key = raw_key if type(raw_key) is str else str(raw_key)
-                if key in reserved:
-                    key += "_"
+                key = plan.get(raw_key) if type(raw_key) is str else None
+                if key is None:
+                    key = self._plan_key(raw_key)
                 out[key] = _truncate(value, cap) if type(value) is str else value
             return out
-        # The redactor's caches, read inline: this loop runs for every field of every line.
-        key_cache = red._key_cache
         str_cache = red._str_cache
-        for raw_key, raw in fields.items():
-            key = raw_key if type(raw_key) is str else str(raw_key)
-            value = raw
-            sensitive = key_cache.get(key)
-            if sensitive is None:
-                sensitive = red.is_sensitive_key(key)
-            if key in reserved:
-                key += "_"
-            if sensitive:
-                out[key] = red.replacement
+        # Most calls repeat a key set (one call site, one schema): when every key is
+        # written as is, copy the dict in C and look only at values that may hold secrets.
+        keys = tuple(fields)
+        plain = self._schemas.get(keys)
+        if plain is None:
+            plain = self._schema(keys)
+        if plain:
+            out.update(fields)
+            for key, value in fields.items():
+                kind = type(value)
+                if kind is str:
+                    if len(value) >= 8:
+                        hit = str_cache.get(value)
+                        if hit is None:
+                            hit = red.redact_str(_truncate(value, cap))
+                        if hit is not value:
+                            out[key] = hit
+                elif kind is int:
+                    if value > 10**12:
+                        out[key] = red._walk(value, 1, set())
+                elif kind is not float and kind is not bool and value is not None:
+                    out[key] = red._walk(value, 1, set())
+            return out
+        for raw_key, value in fields.items():
+            key = plan.get(raw_key) if type(raw_key) is str else None
+            if key is None:
+                key = self._plan_key(raw_key)
+            if key is _SECRET:  # sensitive: the value never reaches the line
+                out[self._secret_name(raw_key)] = red.replacement
                 continue
             kind = type(value)
             if kind is str:
+                # Short strings cannot hold a secret shape (redact_str skips them too).
                 if len(value) >= 8:
                     hit = str_cache.get(value)
-                    if hit is None:
-                        hit = red.redact_str(_truncate(value, cap))
-                    value = hit
+                    out[key] = hit if hit is not None else red.redact_str(_truncate(value, cap))
+                else:
+                    out[key] = value
             elif kind is int:
-                if value > 10**12:
-                    value = red._walk(value, 1, set())
-            elif kind is not float and kind is not bool and value is not None:
-                value = red._walk(value, 1, set())
-            out[key] = value
+                out[key] = red._walk(value, 1, set()) if value > 10**12 else value
+            elif kind is float or kind is bool or value is None:
+                out[key] = value
+            else:
+                out[key] = red._walk(value, 1, set())
         return out
+
+    def _plan_key(self, raw_key: object) -> str:
+        """The output key for a field key, or :data:`_SECRET` when its value is replaced."""
+        key = raw_key if type(raw_key) is str else _safe_key(raw_key)
+        red = self.redactor
+        if red is not None and red.is_sensitive_key(key):
+            out = _SECRET
+        else:
+            out = key + "_" if key in self._reserved else key
+        if type(raw_key) is str:
+            plan = self._plan
+            if len(plan) >= 8192:
+                plan.clear()
+            plan[raw_key] = out
+        return out
+
+    def _schema(self, keys: tuple[Any, ...]) -> bool:
+        """Whether every key of this key set is written unchanged (str, not reserved, not
+        sensitive); remembered per key set."""
+        plain = all(type(k) is str and (self._plan.get(k) or self._plan_key(k)) == k
+                    for k in keys)
+        schemas = self._schemas
+        if len(schemas) >= 2048:
+            schemas.clear()
+        schemas[keys] = plain
+        return plain
+
+    def _secret_name(self, raw_key: object) -> str:
+        key = raw_key if type(raw_key) is str else _safe_key(raw_key)
+        return key + "_" if key in self._reserved else key
 
     def _exception(self, exc_info: ExcInfo) -> dict[str, Any]:
         kind, value, tb = exc_info
@@ -313,6 +384,13 @@ class Pipeline:
             except Exception:
                 if self._on_error is not None:
                     self._on_error(f"logs.sink.{sink.name}")
+
+
+def _safe_key(key: object) -> str:
+    try:
+        return str(key)
+    except Exception:
+        return f"<unprintable {type(key).__name__}>"
 
 
 def _truncate(text: str, cap: int) -> str:

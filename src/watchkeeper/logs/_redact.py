@@ -150,19 +150,24 @@ class Redactor:
         return self._scan(text)
 
     def _scan(self, text: str) -> str:
-        low = text.lower()
-        if "-----begin" in low:
+        # Literal pre-checks first: the case-sensitive shapes (PEM, JWT, AWS) need no
+        # lower-casing, and the case-insensitive ones need a separator (whitespace after
+        # Bearer/Basic, "="/":" in a pair), so most strings never get lower-cased.
+        if "-----BEGIN" in text:
             text = _PEM.sub("[REDACTED:private_key]", text)
-        if "eyj" in low:
+        if "eyJ" in text:
             text = _JWT.sub("[REDACTED:jwt]", text)
-        if "bearer" in low or "basic" in low:
-            text = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{self.replacement}", text)
-        if "akia" in low or "asia" in low:
+        if "AKIA" in text or "ASIA" in text:
             text = _AWS.sub("[REDACTED:aws_key]", text)
         if "://" in text and "@" in text:
             text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{self.replacement}@", text)
-        if ("=" in text or ":" in text) and any(w in low for w in _PAIR_WORDS):
-            text = _PAIR.sub(lambda m: f"{m.group(1)}{self.replacement}", text)
+        pair = "=" in text or ":" in text
+        if pair or not text.isalnum():
+            low = text.lower()
+            if "bearer" in low or "basic" in low:
+                text = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{self.replacement}", text)
+            if pair and any(w in low for w in _PAIR_WORDS):
+                text = _PAIR.sub(lambda m: f"{m.group(1)}{self.replacement}", text)
         if self.emails and "@" in text:
             text = _EMAIL.sub("[REDACTED:email]", text)
         if self.ips:

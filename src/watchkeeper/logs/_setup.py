@@ -345,7 +345,7 @@ def _shutdown_timeout() -> float:
 def _install_shutdown_hooks(with_signal: bool) -> None:
     if not _installed.hooks_installed:
         atexit.register(_atexit)
-        os.register_at_fork(after_in_child=_after_fork)
+        os.register_at_fork(before=_before_fork, after_in_child=_after_fork)
         _installed.hooks_installed = True
     if with_signal and threading.current_thread() is threading.main_thread():
         current = signal.getsignal(signal.SIGTERM)
@@ -354,10 +354,31 @@ def _install_shutdown_hooks(with_signal: bool) -> None:
             signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def _after_fork() -> None:
+def _before_fork() -> None:
+    # Buffered file lines go out now: a child inheriting the buffer would write them again.
     pipeline = state.pipeline
     if pipeline is not None:
-        pipeline.refresh_pid()
+        for sink in pipeline.sinks:
+            if isinstance(sink, FileSink):
+                with contextlib.suppress(Exception):
+                    sink.flush()
+
+
+def _after_fork() -> None:
+    """In a forked child (a pre-fork server's worker): threads do not survive fork, so
+    every sink's writer/shipper thread, the flusher and the miner start again."""
+    pipeline = state.pipeline
+    if pipeline is None:
+        return
+    pipeline.refresh_pid()
+    flusher.after_fork()
+    for sink in pipeline.sinks:
+        restart = getattr(sink, "after_fork", None)
+        if restart is not None:
+            with contextlib.suppress(Exception):
+                restart()
+    if _installed.stats is not None:
+        _installed.stats.after_fork()
 
 
 def current_stats() -> LogStats | None:

@@ -1,6 +1,6 @@
 """The non-blocking shipper base every network sink builds on.
 
-The caller's cost is one ``deque.append``: records queue in a bounded deque (the oldest
+The caller's cost is one ``deque.append`` of a tuple: records queue in a bounded deque (the oldest
 is dropped when full, and counted), and one daemon thread per sink batches them by size
 and time, sends, and retries failures with exponential backoff and full jitter. A sink
 that refuses or hangs therefore never slows the application; it only drops, visibly:
@@ -26,11 +26,8 @@ __all__ = ["DropCounter", "PermanentError", "Shipped", "Shipper", "registry_drop
 
 
 class Shipped:
-    """What a shipper queues: the encoded line, its level and time — not the record.
-
-    Holding lines instead of record dicts keeps a backed-up queue small and nearly free
-    for the garbage collector (a dead receiver must not add GC pauses to the app).
-    """
+    """One record in a batch handed to :meth:`Shipper.send`: the encoded line, its level
+    and time — not the record dict (a backed-up queue stays small)."""
 
     __slots__ = ("level", "line", "time")
 
@@ -112,7 +109,11 @@ class Shipper:
         self._count_drops = count_drops
         self._warn = warn
         self._rng = rng
-        self._queue: collections.deque[Shipped] = collections.deque(maxlen=queue_size)
+        # Plain (time, level, line) tuples: the garbage collector stops tracking a tuple
+        # of atoms after one pass, so a backed-up queue (a dead receiver) adds nothing to
+        # later collections — and a tuple is cheaper to build on the caller than an object.
+        self._queue: collections.deque[tuple[float, int, bytes]] = collections.deque(
+            maxlen=queue_size)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -123,9 +124,7 @@ class Shipper:
         self._unreported = 0
         self._last_warning = -float("inf")
         self._drop_lock = threading.Lock()
-        self._overflow = itertools.count()
-        self._overflow_read = 0
-        self._overflow_counted = 0
+        self._reset_counts()
         self._thread = threading.Thread(target=self._run, name=f"watchkeeper-ship-{name}",
                                         daemon=True)
         self._thread.start()
@@ -133,14 +132,13 @@ class Shipper:
     # -- caller side ------------------------------------------------------------------
     def write(self, entry: Entry) -> None:
         queue = self._queue
-        if len(queue) >= self.queue_size:
-            # The deque discards the oldest on append. Counting is one atomic C call here;
-            # the worker turns it into metrics and the warning.
-            next(self._overflow)
-        queue.append(Shipped(entry.time, entry.level, entry.line))
-        # is_set() is a plain read; set() takes a lock, so only call it when it matters
-        # (a stuck receiver would otherwise make every call pay for it).
-        if len(queue) >= self.batch_size and not self._wake.is_set():
+        # A full deque discards the oldest on append. The caller only counts appends (one
+        # atomic C call); the worker derives the drops: appended - taken - still queued.
+        next(self._appended)
+        queue.append((entry.time, entry.level, entry.line))
+        # Wake the worker once per batch, when the queue reaches a batch (a stuck
+        # receiver keeps the queue full: no call pays for Event.set's lock).
+        if len(queue) == self.batch_size:
             self._wake.set()
 
     def flush(self) -> None:
@@ -164,12 +162,35 @@ class Shipper:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout + 0.05)
-        left = len(self._queue)
+        left = 0
+        while True:  # one by one: a record appended meanwhile is counted too
+            try:
+                self._queue.popleft()
+            except IndexError:
+                break
+            left += 1
+        self._taken += left
         if left:
-            self._queue.clear()
             self._drop(left)
         self._report_drops(force=True)
         self.shutdown()
+
+    def after_fork(self) -> None:
+        """In a forked child: the worker thread did not survive the fork, its events and
+        lock may be held, queued records and open connections are the parent's."""
+        if self._stop.is_set():
+            return
+        self._queue.clear()
+        self._reset_counts()
+        self._wake, self._stop, self._idle = (threading.Event(), threading.Event(),
+                                              threading.Event())
+        self._idle.set()
+        self._drop_lock = threading.Lock()
+        with contextlib.suppress(Exception):
+            self.shutdown()  # closes the child's copies of the sockets only
+        self._thread = threading.Thread(target=self._run, name=f"watchkeeper-ship-{self.name}",
+                                        daemon=True)
+        self._thread.start()
 
     # -- subclass API -----------------------------------------------------------------
     def send(self, batch: Sequence[Shipped]) -> None:
@@ -206,9 +227,11 @@ class Shipper:
         queue = self._queue
         while queue and len(batch) < self.batch_size:
             try:
-                batch.append(queue.popleft())
+                when, level, line = queue.popleft()
             except IndexError:
                 break
+            batch.append(Shipped(when, level, line))
+        self._taken += len(batch)
         return batch
 
     def _deliver(self, batch: list[Shipped]) -> None:
@@ -245,13 +268,24 @@ class Shipper:
             with contextlib.suppress(Exception):
                 self._count_drops(self.name, count)
 
+    def _reset_counts(self) -> None:
+        self._appended = itertools.count()
+        self._appended_reads = 0
+        self._taken = 0
+        self._overflow_counted = 0
+
     def _collect_overflow(self) -> None:
-        # next() both reads and advances the counter: subtract our own reads.
+        """Count records the full deque discarded since the last call."""
         with self._drop_lock:
-            seen = next(self._overflow) - self._overflow_read
-            self._overflow_read += 1
-            new = seen - self._overflow_counted
-            self._overflow_counted = seen
+            # next() both reads and advances the counter: subtract our own reads. Reading
+            # it before len() can only undercount (a record appended in between is seen
+            # as queued); the total is exact once the callers pause, so it catches up.
+            appended = next(self._appended) - self._appended_reads
+            self._appended_reads += 1
+            lost = appended - self._taken - len(self._queue)
+            new = lost - self._overflow_counted
+            if new > 0:
+                self._overflow_counted = lost
         if new > 0:
             self._drop(new)
 

@@ -44,6 +44,15 @@ class _Flusher:
         with self._lock:
             self._sinks.discard(sink)
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and, if sinks are registered, a new thread."""
+        self._lock = threading.Lock()
+        self._thread = None
+        if self._sinks:
+            self._thread = threading.Thread(target=self._run, name="watchkeeper-log-flush",
+                                            daemon=True)
+            self._thread.start()
+
     def flush_all(self) -> None:
         for sink in list(self._sinks):
             with contextlib.suppress(Exception):
@@ -105,8 +114,10 @@ class StreamSink:
         # configure() (pytest's capture, a server redirecting output).
         self._stream_name = stream if isinstance(stream, str) else None
         self._fixed: Any = None if isinstance(stream, str) else stream
-        self._pending: collections.deque[tuple[Any, bytes]] = collections.deque(
-            maxlen=max_pending)
+        # Encoded lines, each run preceded by the stream it goes to (see write()).
+        self._pending: collections.deque[Any] = collections.deque(maxlen=max_pending)
+        self._target: Any = None
+        self._writer_target: Any = None
         self._wake = threading.Event()
         self._stopped = False
         self._io_lock = threading.Lock()
@@ -143,8 +154,16 @@ class StreamSink:
         pending = self._pending
         if len(pending) >= self.max_pending:
             self._drop(1)
-        # The stream current when the line was logged (sys.stdout may be swapped later).
-        pending.append((self._current(), line))
+        # Lines go to the stream current when they were logged (sys.stdout may be swapped
+        # later): a switch is queued as the stream object itself, ahead of its lines. The
+        # lines are queued as bare bytes, which the garbage collector never tracks (a
+        # tuple holding the stream would be tracked and promoted with every line).
+        name = self._stream_name
+        target = self._fixed if name is None else getattr(sys, name)
+        if target is not self._target:
+            self._target = target
+            pending.append(target)
+        pending.append(line)
         if (entry.level >= 30 or flusher.every_line) and not self._wake.is_set():
             self._wake.set()
 
@@ -164,23 +183,33 @@ class StreamSink:
     def _write_pending(self) -> None:
         pending = self._pending
         with self._io_lock:
-            while pending:
-                chunk: list[bytes] = []
-                target: Any = None
-                while pending and len(chunk) < 512:
-                    try:
-                        item = pending.popleft()
-                    except IndexError:
-                        break
-                    if target is not None and item[0] is not target:
-                        pending.appendleft(item)
-                        break
-                    target = item[0]
-                    chunk.append(item[1])
+            chunk: list[bytes] = []
+            while True:
                 try:
-                    self._write(target, b"".join(chunk))
-                except (OSError, ValueError):  # closed or broken pipe: nothing to do
-                    self._drop(len(chunk))
+                    item = pending.popleft()
+                except IndexError:
+                    break
+                if type(item) is bytes:
+                    chunk.append(item)
+                    if len(chunk) >= 512:
+                        self._write_chunk(chunk)
+                        chunk = []
+                else:  # a stream switch: the lines before it go to the previous stream
+                    if chunk:
+                        self._write_chunk(chunk)
+                        chunk = []
+                    self._writer_target = item
+            if chunk:
+                self._write_chunk(chunk)
+
+    def _write_chunk(self, chunk: list[bytes]) -> None:
+        target = self._writer_target
+        if target is None:  # a switch precedes the first line; this is a safety net
+            target = self._current()
+        try:
+            self._write(target, b"".join(chunk))
+        except (OSError, ValueError):  # closed or broken pipe: nothing to do
+            self._drop(len(chunk))
 
     def flush(self, timeout: float = 1.0) -> None:
         """Have the writer write everything pending; wait up to ``timeout`` for it."""
@@ -193,6 +222,18 @@ class StreamSink:
         # The last chunk may still be in the write call.
         if self._io_lock.acquire(timeout=max(0.0, end - time.monotonic())):
             self._io_lock.release()
+
+    def after_fork(self) -> None:
+        """In a forked child: lines pending at the fork are the parent's to write; the
+        writer thread did not survive the fork and its lock may be held."""
+        self._pending.clear()
+        self._target = None  # the child's first line queues its stream again
+        self._io_lock = threading.Lock()
+        self._wake = threading.Event()
+        if self._thread is not None and not self._stopped:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"watchkeeper-log-{self.name}")
+            self._thread.start()
 
     def close(self, timeout: float) -> None:
         """Stop the writer after it wrote what is pending (bounded by ``timeout``)."""
