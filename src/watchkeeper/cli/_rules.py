@@ -23,11 +23,12 @@ def register(commands: Any) -> None:
                        help="ignore unknown fields in rule files")
     check.set_defaults(func=_check)
     test = what.add_parser("test", help="run rule unit tests like `promtool test rules`")
-    test.add_argument("files", nargs="+", help="unit-test files")
+    test.add_argument("files", nargs="+",
+                      help="promtool unit-test files (last line: N passed, N failed test groups)")
     test.add_argument("--run", action="append", default=[],
                       help="only run test groups whose name matches this regex (repeatable)")
     test.add_argument("--ignore-unknown-fields", action="store_true",
-                      help="ignore unknown fields in test and rule files")
+                      help="ignore unknown fields in the rule files (test files stay strict)")
     test.set_defaults(func=_test)
 
 
