@@ -57,14 +57,16 @@ def _write_config(tmp: Path, hook_url: str) -> dict[str, str]:
         "WATCHKEEPER_NOTIFY__CONFIG_FILE": str(tmp / "am.yml"),
         "WATCHKEEPER_NOTIFY__DATA_DIR": str(tmp / "notify-data"),
         "WATCHKEEPER_SERVICE__NAME": "shop",
+        "FAIL_FLAG": str(tmp / "failing"),
     }
 
 
 class App:
     """The alerting app under uvicorn; restartable, killable with SIGKILL."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 0) -> None:
         self.env = env
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,9 +74,14 @@ class App:
     def start(self) -> App:
         environment = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{APPS}",
                        "PYTHONUNBUFFERED": "1", **self.env}
+        argv = [sys.executable, "-m", "uvicorn", "alerting_app:app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--log-level", "warning"]
+        if self.workers:
+            argv = [sys.executable, "-m", "gunicorn", "alerting_app:app", "--bind",
+                    f"127.0.0.1:{self.port}", "-w", str(self.workers),
+                    "-k", "uvicorn_worker.UvicornWorker", "--log-level", "warning"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "alerting_app:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
+            argv,
             cwd=APPS, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
         wait_until_up(self.base + "/metrics", self.process)
@@ -172,3 +179,63 @@ def test_kill_9_before_delivery_then_restart_sends_exactly_one_notification(
         assert len([r for r in hook.bodies("/hook") if r.body["status"] == "firing"]) == 1
     finally:
         restarted2.kill(signal.SIGTERM)
+
+
+def test_under_gunicorn_one_worker_leads_and_notifies_once(
+        tmp_path: Path, hook: CaptureServer) -> None:
+    app = App(_write_config(tmp_path, hook.url), workers=2).start()
+    try:
+        httpx.get(app.base + "/fail/on")
+        _drive(app.base, lambda: "firing" in _statuses(hook), 40)
+        _traffic(app.base, 3.0)  # a second leader would have sent its own by now
+        assert _statuses(hook) == ["firing"]
+        assert hook.bodies("/hook")[0].body["alerts"][0]["annotations"]["summary"] \
+            == "error ratio 100%"
+    finally:
+        app.kill(signal.SIGTERM)
+
+
+def test_invalid_rule_file_fails_startup_naming_file_and_line(tmp_path: Path) -> None:
+    import watchkeeper
+    from watchkeeper.exceptions import RuleFileError
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: rate(\n")
+    with pytest.raises(RuleFileError) as caught:
+        watchkeeper.init(rules={"files": [str(bad)]})
+    assert str(bad) in str(caught.value)
+    assert ": 5:15: " in str(caught.value)
+
+
+def test_invalid_alertmanager_config_fails_startup(tmp_path: Path) -> None:
+    import watchkeeper
+    from watchkeeper.exceptions import NotifyConfigError
+
+    bad = tmp_path / "am.yml"
+    bad.write_text("route:\n  receiver: nobody\nreceivers: []\n")
+    with pytest.raises(NotifyConfigError, match="nobody"):
+        watchkeeper.init(notify={"config_file": str(bad)})
+
+
+def test_init_without_rules_stops_the_running_alerting(tmp_path: Path) -> None:
+    import threading
+
+    import watchkeeper
+    from watchkeeper import _alerting
+
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:\n  - name: g\n    rules:\n      - record: r\n        expr: vector(1)\n")
+    watchkeeper.init(rules={"files": [str(rules)], "scrape_interval": "100ms"})
+    running = _alerting.current()
+    assert running is not None
+    assert running.scraper is not None
+    deadline = time.monotonic() + 5
+    while running.scraper.last is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running.scraper.last is not None
+    assert running.scraper.last.up
+    watchkeeper.init()
+    assert _alerting.current() is None
+    names = {t.name for t in threading.enumerate()}
+    assert "watchkeeper-scrape" not in names
+    assert "watchkeeper-rules" not in names
