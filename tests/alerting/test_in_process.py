@@ -224,7 +224,8 @@ def test_init_without_rules_stops_the_running_alerting(tmp_path: Path) -> None:
     from watchkeeper import _alerting
 
     rules = tmp_path / "rules.yml"
-    rules.write_text("groups:\n  - name: g\n    rules:\n      - record: r\n        expr: vector(1)\n")
+    rules.write_text("groups:\n  - name: g\n    rules:\n"
+                     "      - record: r\n        expr: vector(1)\n")
     watchkeeper.init(rules={"files": [str(rules)], "scrape_interval": "100ms"})
     running = _alerting.current()
     assert running is not None
