@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .rules import Alert, RuleGroup, RuleManager
     from .scrape import Scraper
 
-__all__ = ["Alerting", "current", "start", "stop"]
+__all__ = ["Alerting", "current", "current_alertmanager", "start", "stop"]
 
 _log = logging.getLogger("watchkeeper.alerting")
 _LEADER_RETRY_SECONDS = 5.0
@@ -263,6 +263,12 @@ def _unexpose(collector: _AlertmanagerCollector) -> None:
 def current() -> Alerting | None:
     """The running in-process alerting, if rules or notify are configured."""
     return _current
+
+
+def current_alertmanager() -> AlertManager | None:
+    """The Alertmanager running in this process (None in a worker that does not lead)."""
+    running = _current
+    return None if running is None else running.alertmanager
 
 
 def start(settings: Settings) -> Alerting | None:

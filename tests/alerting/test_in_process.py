@@ -142,6 +142,12 @@ def test_error_rate_rule_fires_then_resolves_through_the_webhook(
         assert alert["labels"]["severity"] == "page"
         assert alert["annotations"]["summary"].startswith("error ratio ")
         assert alert["annotations"]["summary"].endswith("%")
+        api = httpx.get(app.base + "/alertmanager/api/v2/alerts").json()
+        assert [a["labels"]["alertname"] for a in api] == ["HighErrorRate"]
+        assert api[0]["receivers"] == [{"name": "hook"}]
+        assert httpx.get(app.base + "/alertmanager/api/v2/silences").json() == []
+        missing = httpx.get(app.base + "/alertmanager/api/v2/silence/nope")
+        assert missing.status_code == 404
         httpx.get(app.base + "/fail/off")
         _drive(app.base, lambda: "resolved" in _statuses(hook), 40)
         assert _statuses(hook) == ["firing", "resolved"]
