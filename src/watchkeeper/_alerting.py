@@ -52,6 +52,14 @@ class Alerting:
         rules, notify = settings.rules, settings.notify
         self.groups: list[RuleGroup] = []
         if rules.files:
+            try:
+                import numpy  # noqa: F401
+            except ImportError:
+                from .exceptions import ConfigError, ConfigProblem
+
+                raise ConfigError([ConfigProblem(
+                    "rules.files", rules.files, "settings",
+                    "in-process rules need numpy: pip install 'watchkeeper[rules]'")]) from None
             from .rules import load_rule_files
 
             self.groups = load_rule_files(rules.files)
