@@ -116,8 +116,44 @@ def test_parse_exposition_reads_openmetrics_with_created_and_exemplars() -> None
 
 
 def test_parse_exposition_error_names_the_problem() -> None:
-    with pytest.raises(ScrapeError, match="cannot parse exposition"):
+    with pytest.raises(ScrapeError, match=r"line 2: invalid label pair at 'a='"):
         parse_exposition("# TYPE x counter\nx_total{a=} 1\n# EOF\n")
+    with pytest.raises(ScrapeError, match=r"line 1: invalid value 'one'"):
+        parse_exposition("x_total one\n")
+    with pytest.raises(ScrapeError, match=r"line 1: expected a value"):
+        parse_exposition('x_total{a="1"}\n')
+    with pytest.raises(ScrapeError, match=r"duplicate label 'a'"):
+        parse_exposition('x{a="1",a="2"} 1\n')
+
+
+def test_timestamps_are_milliseconds_in_text_and_seconds_in_openmetrics() -> None:
+    text = parse_exposition('a{b="c d"} 1 1700000000123\n')
+    assert text[0].timestamp == pytest.approx(1_700_000_000.123)
+    om = parse_exposition("a 1 1700000000.5\n# EOF\n")
+    assert om[0].timestamp == pytest.approx(1_700_000_000.5)
+
+
+_metric_name = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,10}", fullmatch=True)
+
+
+@given(rows=st.lists(st.tuples(st.dictionaries(_metric_name, st.text(max_size=12), max_size=3),
+                               st.floats(allow_nan=False)), min_size=1, max_size=5))
+def test_agrees_with_the_reference_text_parser(
+        rows: list[tuple[dict[str, str], float]]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def esc(v: str) -> str:
+        return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+    lines = []
+    for i, (labels, value) in enumerate(rows):
+        body = ",".join(f'{k}="{esc(v)}"' for k, v in labels.items())
+        lines.append(f"m{i}{{{body}}} {value!r}")
+    text = "\n".join(lines) + "\n"
+    ours = [(s.name, s.labels, s.value) for s in parse_exposition(text)]
+    theirs = [(s.name, dict(s.labels), s.value)
+              for f in text_string_to_metric_families(text) for s in f.samples]
+    assert ours == theirs
 
 
 _label_value = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),

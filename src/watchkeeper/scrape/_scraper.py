@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..exceptions import TSDBError
+from ..exceptions import ScrapeError, TSDBError
 from ..tsdb import STALE_NAN, Labels, make_labels
-from ._parse import parse_exposition
+from ._parse import is_openmetrics, parse_series, parse_value, split_line
 
 __all__ = ["ScrapeResult", "Scraper"]
 
@@ -56,6 +56,7 @@ class Scraper:
         self.target_labels = dict(target_labels)
         self.clock = clock
         self._previous: set[Labels] = set()
+        self._labels_cache: dict[str, Labels] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: ScrapeResult | None = None
@@ -68,6 +69,32 @@ class Scraper:
         merged["__name__"] = name
         return make_labels(merged)
 
+    def _read(self, text: str) -> tuple[list[tuple[Labels, int | None, float]], int]:
+        """The exposition's samples as (series labels, timestamp ms, value); parsed labels
+        are cached per series text, so steady-state scrapes parse only values."""
+        openmetrics = is_openmetrics(text)
+        cache, fresh = self._labels_cache, {}
+        out: list[tuple[Labels, int | None, float]] = []
+        for number, raw in enumerate(text.split("\n"), 1):
+            line = raw.strip()
+            if not line or line[0] == "#":
+                continue
+            try:
+                series, value, stamp = split_line(line)
+                labels = cache.get(series)
+                if labels is None:
+                    name, pairs = parse_series(series)
+                    labels = self._series_labels(name, pairs)
+                fresh[series] = labels
+                ts = None
+                if stamp is not None:
+                    ts = round(float(stamp) * 1000) if openmetrics else int(stamp)
+                out.append((labels, ts, parse_value(value)))
+            except ValueError as exc:
+                raise ScrapeError(f"line {number}: {exc}: {raw[:200]!r}") from None
+        self._labels_cache = fresh  # only what the target still exposes
+        return out, len(out)
+
     def scrape(self) -> ScrapeResult:
         """Scrape once now; never raises for a failing target (``up`` is 0 instead)."""
         start = self.clock()
@@ -77,21 +104,17 @@ class Scraper:
         error = ""
         count = 0
         try:
-            samples = parse_exposition(self.fetch())
+            samples, scraped = self._read(self.fetch())
         except Exception as exc:  # any failure is a down target, as in Prometheus
-            samples = []
+            samples, scraped = [], 0
             error = f"{type(exc).__name__}: {exc}"
-        for s in samples:
-            lb = self._series_labels(s.name, s.labels)
+        for lb, ts, value in samples:
             if lb in seen:
                 continue  # a duplicate line: Prometheus keeps the first and counts an error
-            ts = t_ms if s.timestamp is None else round(s.timestamp * 1000)
-            try:
-                app.append(lb, ts, s.value)
-            except TSDBError:
-                continue
-            seen.add(lb)
-            count += 1
+            with contextlib.suppress(TSDBError):
+                app.append(lb, t_ms if ts is None else ts, value)
+                seen.add(lb)
+                count += 1
         gone = self._previous - seen
         for lb in gone:
             with contextlib.suppress(TSDBError):
@@ -100,7 +123,7 @@ class Scraper:
         duration = max(0.0, self.clock() - start)
         up = not error
         report = {"up": 1.0 if up else 0.0, "scrape_duration_seconds": duration,
-                  "scrape_samples_scraped": float(len(samples)),
+                  "scrape_samples_scraped": float(scraped),
                   "scrape_samples_post_metric_relabeling": float(count),
                   "scrape_series_added": float(added)}
         for name, value in report.items():
@@ -108,7 +131,7 @@ class Scraper:
                 app.append(make_labels({**self.target_labels, "__name__": name}), t_ms, value)
         app.commit()
         self._previous = seen
-        result = ScrapeResult(up, len(samples), added, len(gone), duration, error)
+        result = ScrapeResult(up, scraped, added, len(gone), duration, error)
         if error and (self.last is None or self.last.up):
             _log.warning("scraping %s failed: %s", self.target_labels, error)
         self.last = result
