@@ -195,6 +195,14 @@ class Alerting:
                 run_coroutine(self.alertmanager.stop(), timeout=timeout)
             except Exception:  # shutdown goes on; the nflog keeps what was delivered
                 _log.exception("stopping the in-process Alertmanager failed")
+        if self._forwarder is not None:
+            from ._background import run_coroutine
+
+            try:
+                run_coroutine(self._forwarder.aclose(), timeout=timeout)
+            except Exception:
+                _log.exception("closing the Alertmanager forwarder failed")
+            self._forwarder = None
         if self._collector is not None:
             _unexpose(self._collector)
             self._collector = None

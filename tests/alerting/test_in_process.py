@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests._servers import APPS, SRC, free_port, wait_until_up
-from tests.notify._servers import CaptureServer
+from tests.notify._servers import AM_BINARY, AlertmanagerProcess, CaptureServer
 
 RULES = """
 groups:
@@ -246,3 +246,34 @@ def test_init_without_rules_stops_the_running_alerting(tmp_path: Path) -> None:
     names = {t.name for t in threading.enumerate()}
     assert "watchkeeper-scrape" not in names
     assert "watchkeeper-rules" not in names
+
+
+@pytest.mark.skipif(AM_BINARY is None,
+                    reason="alertmanager binary not installed (Debian package "
+                           "'prometheus-alertmanager')")
+def test_forward_url_hands_alerts_to_a_real_alertmanager(tmp_path: Path) -> None:
+    import watchkeeper
+
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:\n  - name: g\n    interval: 200ms\n    rules:\n"
+                     "      - alert: AppUp\n        expr: up == 1\n"
+                     "        labels: {severity: info}\n")
+    am = AlertmanagerProcess("route:\n  receiver: none\nreceivers:\n  - name: none\n", tmp_path)
+    try:
+        watchkeeper.init(service={"name": "shop"},
+                         rules={"files": [str(rules)], "scrape_interval": "100ms"},
+                         notify={"forward_url": am.url})
+        deadline = time.monotonic() + 20
+        alerts: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not alerts:
+            time.sleep(0.2)
+            alerts = am.post("/api/v2/alerts", None, method="GET")
+        assert alerts, "the external Alertmanager never received the alert"
+        labels = alerts[0]["labels"]
+        assert isinstance(labels, dict)
+        assert labels["alertname"] == "AppUp"
+        assert labels["job"] == "shop"
+        assert labels["severity"] == "info"
+    finally:
+        watchkeeper.init()  # stops the rules before Alertmanager goes away
+        am.stop()
