@@ -31,6 +31,10 @@ def _clean_watchkeeper_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     uninstrument_http_clients()
     import sys
 
+    alerting = sys.modules.get("watchkeeper._alerting")
+    if alerting is not None:
+        alerting.stop()
+
     # Stages a test configured (through init()) are put back too, so nothing it installed
     # (log handlers, excepthooks, background checks) outlives it.
     for name in ("watchkeeper.logs", "watchkeeper.errors", "watchkeeper.health",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,7 +49,17 @@ def init(config: str | Path | None = None, **overrides: Any) -> Settings:
         from . import security
 
         security.configure(settings)
+    _setup_alerting(settings)
     return settings
+
+
+def _setup_alerting(settings: Settings) -> None:
+    if settings.rules.enabled or settings.notify.enabled:
+        from . import _alerting
+
+        _alerting.start(settings)
+    elif "watchkeeper._alerting" in sys.modules:
+        sys.modules["watchkeeper._alerting"].stop()
 
 
 def _setup_logs(settings: Settings) -> None:

@@ -77,6 +77,13 @@ def flush_stages(timeout: float = 5.0) -> None:
     """
     import sys
 
+    alerting = sys.modules.get("watchkeeper._alerting")
+    if alerting is not None:  # first: its Alertmanager may still log and trace
+        try:
+            alerting.stop()
+        except Exception:
+            if _registry is not None:
+                _registry.internal_error("shutdown_flush")
     for name in ("watchkeeper.traces", "watchkeeper.logs"):
         stage = sys.modules.get(name)
         if stage is None:

@@ -26,6 +26,7 @@ translated at the boundary (``raise ConfigError(...) from exc``).
     │   ├── DuplicateSampleError    same timestamp, different value
     │   ├── InvalidMatcherError     bad label matcher (e.g. regex RE2 rejects)
     │   └── CorruptionError         WAL or block data that cannot be read
+    ├── ScrapeError                 an exposition could not be scraped or parsed
     ├── PromQLError
     │   ├── PromQLParseError        syntax error, with line, column and a caret line
     │   ├── PromQLTypeError         operand types do not fit (Prometheus' wording)
@@ -78,6 +79,7 @@ __all__ = [
     "RuleEvaluationError",
     "RuleFileError",
     "RuleTemplateError",
+    "ScrapeError",
     "SecurityError",
     "SilenceError",
     "TSDBError",
@@ -256,6 +258,10 @@ class InvalidMatcherError(TSDBError):
 
 class CorruptionError(TSDBError):
     """WAL or block data on disk that cannot be decoded."""
+
+
+class ScrapeError(WatchkeeperError):
+    """An exposition could not be scraped or parsed (the target counts as down)."""
 
 
 class PromQLError(WatchkeeperError):

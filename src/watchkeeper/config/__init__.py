@@ -10,6 +10,7 @@ from ._health import BUILTIN_CHECK_TYPES, HealthCheckSettings, HealthSettings, P
 from ._load import load_settings
 from ._logs import LogsSettings
 from ._metrics import DEFAULT_LATENCY_BUCKETS, DEFAULT_SIZE_BUCKETS, MetricsSettings
+from ._rules import NotifySettings, RulesSettings
 from ._security import SecuritySettings
 from ._service import ServiceSettings
 from ._settings import Settings
@@ -27,7 +28,9 @@ __all__ = [
     "HealthSettings",
     "LogsSettings",
     "MetricsSettings",
+    "NotifySettings",
     "ProbeSettings",
+    "RulesSettings",
     "SecuritySettings",
     "ServiceSettings",
     "Settings",

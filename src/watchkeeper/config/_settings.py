@@ -8,6 +8,7 @@ from ._errors import ErrorsSettings
 from ._health import HealthSettings
 from ._logs import LogsSettings
 from ._metrics import MetricsSettings
+from ._rules import NotifySettings, RulesSettings
 from ._security import SecuritySettings
 from ._service import ServiceSettings
 from ._traces import TracesSettings
@@ -27,3 +28,5 @@ class Settings(BaseModel):
     errors: ErrorsSettings = Field(default_factory=ErrorsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)

@@ -11,9 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..exceptions import SilenceError
-from ..rules._alert import ZERO_TIME, Alert, format_time, parse_time
+from ..rules._alert import ZERO_TIME, Alert, parse_time
+from . import _api_views as _views
 from ._manager import AlertManager
-from ._matchers import LABEL_NAME_RE, MatcherError, parse_matchers
+from ._matchers import LABEL_NAME_RE
 from ._silence import Silence
 
 __all__ = ["create_app"]
@@ -27,18 +28,9 @@ def _error(message: str, status: int = 400) -> Response:
     return _json(message, status)
 
 
-def _alert_json(am: AlertManager, a: Alert) -> dict[str, Any]:
-    return {
-        "annotations": dict(a.annotations),
-        "endsAt": format_time(a.ends_at) if a.ends_at else None,
-        "fingerprint": a.fingerprint_hex,
-        "receivers": [{"name": r} for r in am.receivers_for(a.labels)],
-        "startsAt": format_time(a.starts_at),
-        "status": am.alert_status(a),
-        "updatedAt": format_time(a.updated_at),
-        "generatorURL": a.generator_url,
-        "labels": dict(a.labels),
-    }
+def _view(result: _views.View) -> Response:
+    status, data = result
+    return _json(data, status)
 
 
 def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
@@ -52,26 +44,7 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
 
     async def get_alerts(request: Request) -> Response:
         q = request.query_params
-        try:
-            filters = [m for f in q.getlist("filter") for m in parse_matchers(f)]
-        except MatcherError as exc:
-            return _error(str(exc))
-        want_active = q.get("active", "true") == "true"
-        want_silenced = q.get("silenced", "true") == "true"
-        want_inhibited = q.get("inhibited", "true") == "true"
-        out = []
-        for a in am.active_alerts():
-            if not all(m.matches(a.labels.get(m.name, "")) for m in filters):
-                continue
-            status = am.alert_status(a)
-            if status["silencedBy"] and not want_silenced:
-                continue
-            if status["inhibitedBy"] and not want_inhibited:
-                continue
-            if status["state"] == "active" and not want_active:
-                continue
-            out.append(_alert_json(am, a))
-        return _json(out)
+        return _view(_views.get_alerts(am, q.getlist("filter"), q))
 
     async def post_alerts(request: Request) -> Response:
         try:
@@ -102,28 +75,10 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
         return Response(status_code=200)
 
     async def get_groups(request: Request) -> Response:
-        out = []
-        for g in am.groups():
-            out.append({
-                "labels": dict(g.labels),
-                "receiver": {"name": g.opts.receiver},
-                "alerts": [_alert_json(am, a) for a in g.alerts.values()],
-            })
-        return _json(out)
+        return _view(_views.get_groups(am))
 
     async def get_silences(request: Request) -> Response:
-        now = am.clock()
-        try:
-            filters = [m for f in request.query_params.getlist("filter")
-                       for m in parse_matchers(f)]
-        except MatcherError as exc:
-            return _error(str(exc))
-        out = []
-        for s in am.silences.list():
-            if filters and not all(any(str(f) == str(m) for m in s.matchers) for f in filters):
-                continue
-            out.append(s.to_api(now))
-        return _json(out)
+        return _view(_views.get_silences(am, request.query_params.getlist("filter")))
 
     async def post_silence(request: Request) -> Response:
         try:
@@ -134,11 +89,7 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
         return _json({"silenceID": sid})
 
     async def get_silence(request: Request) -> Response:
-        try:
-            sil = am.silences.get(request.path_params["id"])
-        except SilenceError as exc:
-            return _error(str(exc), 404)
-        return _json(sil.to_api(am.clock()))
+        return _view(_views.get_silence(am, request.path_params["id"]))
 
     async def delete_silence(request: Request) -> Response:
         try:
@@ -148,24 +99,16 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
         return Response(status_code=200)
 
     async def status(request: Request) -> Response:
-        return _json({
-            "cluster": {"status": "disabled", "peers": []},
-            "config": {"original": am.config.original},
-            "uptime": format_time(am.started_at),
-            "versionInfo": {"version": "watchkeeper", "branch": "", "revision": "",
-                            "buildUser": "", "buildDate": "", "goVersion": ""},
-        })
+        return _view(_views.get_status(am))
 
     async def receivers(request: Request) -> Response:
-        return _json([{"name": n} for n in am.config.receivers])
+        return _view(_views.get_receivers(am))
 
     async def history(request: Request) -> Response:
-        return _json([{"at": format_time(n.at), "receiver": n.receiver,
-                       "groupKey": n.group_key, "status": n.status, "firing": n.firing,
-                       "resolved": n.resolved, "ok": n.ok} for n in am.history()])
+        return _view(_views.get_history(am))
 
     async def statistics(request: Request) -> Response:
-        return _json(am.statistics())
+        return _view(_views.get_statistics(am))
 
     async def ack(request: Request) -> Response:
         try:
@@ -177,7 +120,7 @@ def create_app(am: AlertManager, *, manage_lifespan: bool = False) -> Starlette:
         return _json({"acknowledged": done})
 
     async def escalations(request: Request) -> Response:
-        return _json(am.escalations.status() if am.escalations is not None else [])
+        return _view(_views.get_escalations(am))
 
     routes = [
         Route("/api/v2/alerts", get_alerts, methods=["GET"]),

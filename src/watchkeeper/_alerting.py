@@ -1,0 +1,331 @@
+"""In-process alerting: the app scrapes itself into a TSDB, rules run over it, and the
+alerts go through an in-process Alertmanager (or an external one).
+
+Started by ``watchkeeper.init()`` when ``rules.files`` or ``notify`` is configured. Under a
+pre-fork server exactly one worker runs it (a ``flock`` on a file in the workers' shared
+directory elects it; when that worker dies the lock is free and another takes over), and
+that worker's self-scrape reads every worker's shard, so the rules see the server's totals
+exactly as a Prometheus scraping ``/metrics`` would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fcntl
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _runtime
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .notify import AlertManager
+    from .rules import Alert, RuleGroup, RuleManager
+    from .scrape import Scraper
+
+__all__ = ["Alerting", "current", "current_alertmanager", "start", "stop"]
+
+_log = logging.getLogger("watchkeeper.alerting")
+_LEADER_RETRY_SECONDS = 5.0
+
+_lock = threading.Lock()
+_current: Alerting | None = None
+
+
+class Alerting:
+    """Self-scrape, rules and notify of one process; :meth:`start` / :meth:`stop` bracket it.
+
+    Construction loads and validates everything (rule files, alertmanager.yml), so bad
+    files fail ``init()`` with file:line instead of failing later in a thread.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        rules, notify = settings.rules, settings.notify
+        self.groups: list[RuleGroup] = []
+        if rules.files:
+            try:
+                import numpy  # noqa: F401
+            except ImportError:
+                from .exceptions import ConfigError, ConfigProblem
+
+                raise ConfigError([ConfigProblem(
+                    "rules.files", rules.files, "settings",
+                    "in-process rules need numpy: pip install 'watchkeeper[rules]'")]) from None
+            from .rules import load_rule_files
+
+            self.groups = load_rule_files(rules.files)
+        self.am_config: Any = None
+        if notify.config_file is not None:
+            from .notify import load_config
+
+            self.am_config = load_config(notify.config_file)
+        self.db: Any = None
+        self.scraper: Scraper | None = None
+        self.manager: RuleManager | None = None
+        self.alertmanager: AlertManager | None = None
+        self._forwarder: Any = None
+        self._collector: Any = None
+        self._leader_fd: int | None = None
+        self._stop = threading.Event()
+        self._waiter: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Run now, or — under pre-fork workers — as soon as this worker is elected."""
+        if self._lock_path() is None or self._try_lead():
+            self._run()
+            return
+        self._stop.clear()
+        self._waiter = threading.Thread(target=self._wait_for_lead, daemon=True,
+                                        name="watchkeeper-alerting-leader")
+        self._waiter.start()
+
+    def _lock_path(self) -> Path | None:
+        from .metrics import aggregation
+
+        shared = aggregation(_runtime.registry())
+        return None if shared is None else Path(shared.directory) / "alerting.lock"
+
+    def _try_lead(self) -> bool:
+        path = self._lock_path()
+        if path is None:
+            return True
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._leader_fd = fd
+        return True
+
+    def _wait_for_lead(self) -> None:
+        while not self._stop.wait(_LEADER_RETRY_SECONDS):
+            if self._try_lead():
+                _log.info("this worker (pid %d) now runs rules and notifications", os.getpid())
+                self._run()
+                return
+
+    def _run(self) -> None:
+        from .scrape import Scraper
+        from .tsdb import TSDB
+
+        rules, notify = self.settings.rules, self.settings.notify
+        self.db = TSDB(retention_ms=int(rules.retention * 1000))
+        send = None
+        if self.am_config is not None:
+            send = self._start_alertmanager()
+        elif notify.forward_url:
+            send = self._start_forwarder()
+        if self.groups:
+            from .rules import RuleManager
+
+            self.manager = RuleManager(
+                self.db, self.groups, send=send, external_labels=rules.external_labels,
+                default_interval=rules.evaluation_interval, state_dir=rules.state_dir,
+                external_url=rules.external_url)
+            warmup = min(warmup_seconds(self.groups) + rules.scrape_interval, rules.retention)
+            started = time.monotonic()
+
+            def after_scrape(_result: object) -> None:
+                self.db.apply_retention()
+                if (self.manager is not None and not self._stop.is_set()
+                        and time.monotonic() - started >= warmup):
+                    self.manager.start()  # idempotent
+
+            self.scraper = Scraper(self.db, _self_exposition, self._target_labels())
+            self.scraper.start(rules.scrape_interval, on_scrape=after_scrape)
+
+    def _target_labels(self) -> dict[str, str]:
+        return {"job": self.settings.service.name, "instance": socket.gethostname()}
+
+    def _start_alertmanager(self) -> Any:
+        from ._background import background_loop, run_coroutine
+        from .notify import AlertManager
+
+        notify = self.settings.notify
+        am = AlertManager(self.am_config, data_dir=notify.data_dir, timeout=notify.timeout,
+                          external_url=self.settings.rules.external_url)
+        run_coroutine(am.start(), timeout=10.0)
+        self.alertmanager = am
+        self._collector = _expose(am)
+        loop = background_loop()
+
+        def send(alerts: Sequence[Alert]) -> None:
+            loop.call_soon_threadsafe(am.put_alerts, list(alerts))
+
+        return send
+
+    def _start_forwarder(self) -> Any:
+        from ._background import background_loop
+        from .notify import AlertmanagerForwarder
+
+        forwarder = AlertmanagerForwarder(self.settings.notify.forward_url,
+                                          timeout=self.settings.notify.timeout)
+        self._forwarder = forwarder
+        loop = background_loop()
+
+        def send(alerts: Sequence[Alert]) -> None:
+            asyncio.run_coroutine_threadsafe(forwarder.send(list(alerts)), loop)
+
+        return send
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop rules and sampling, then let the Alertmanager finish what it is sending."""
+        self._stop.set()
+        if self._waiter is not None and self._waiter is not threading.current_thread():
+            self._waiter.join(timeout)
+        if self.manager is not None:
+            self.manager.stop()
+        if self.scraper is not None:
+            self.scraper.stop()
+        if self.alertmanager is not None:
+            from ._background import run_coroutine
+
+            try:
+                run_coroutine(self.alertmanager.stop(), timeout=timeout)
+            except Exception:  # shutdown goes on; the nflog keeps what was delivered
+                _log.exception("stopping the in-process Alertmanager failed")
+        if self._forwarder is not None:
+            from ._background import run_coroutine
+
+            try:
+                run_coroutine(self._forwarder.aclose(), timeout=timeout)
+            except Exception:
+                _log.exception("closing the Alertmanager forwarder failed")
+            self._forwarder = None
+        if self._collector is not None:
+            _unexpose(self._collector)
+            self._collector = None
+        if self._leader_fd is not None:
+            os.close(self._leader_fd)  # releases the flock: another worker may lead
+            self._leader_fd = None
+
+
+def warmup_seconds(groups: Sequence[RuleGroup]) -> float:
+    """The longest range any rule reads (range selectors and subqueries, with offsets).
+
+    Rules start only once the self-scraped history spans it: the history lives in memory,
+    so right after a (re)start a ``rate(x[5m])`` would see a sliver of data, and restored
+    firing alerts would resolve and fire again on the gap instead of carrying on.
+    """
+    from .promql import MatrixSelector, SubqueryExpr, parse
+
+    longest = 0
+
+    def walk(node: object) -> None:
+        nonlocal longest
+        if isinstance(node, (MatrixSelector, SubqueryExpr)) and isinstance(node.range, int):
+            offset = node.vs.offset if isinstance(node, MatrixSelector) else node.offset
+            longest = max(longest, node.range + (offset if isinstance(offset, int) else 0))
+        if dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name))
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+
+    for group in groups:
+        for rule in group.rules:
+            walk(parse(rule.expr))
+    return longest / 1000.0
+
+
+def _self_exposition() -> str:
+    """What a Prometheus scraping ``/metrics`` gets (it asks for OpenMetrics first)."""
+    from .metrics._endpoint import render_registry
+
+    return render_registry(_runtime.registry(), openmetrics=True)
+
+
+class _AlertmanagerCollector:
+    """Puts the in-process Alertmanager's own metrics (notifications_total, latency) into
+    the user-facing ``/metrics`` via prometheus_client's default registry."""
+
+    def __init__(self, am: AlertManager) -> None:
+        self.am = am
+
+    def collect(self) -> Any:
+        return self.am.registry.collect()
+
+
+def _expose(am: AlertManager) -> _AlertmanagerCollector | None:
+    try:
+        from prometheus_client import REGISTRY
+    except ImportError:  # pragma: no cover - a core dependency
+        return None
+    collector = _AlertmanagerCollector(am)
+    REGISTRY.register(collector)
+    return collector
+
+
+def _unexpose(collector: _AlertmanagerCollector) -> None:
+    from prometheus_client import REGISTRY
+
+    with contextlib.suppress(KeyError):
+        REGISTRY.unregister(collector)
+
+
+# --- process-wide handle ----------------------------------------------------------------
+def current() -> Alerting | None:
+    """The running in-process alerting, if rules or notify are configured."""
+    return _current
+
+
+def current_alertmanager() -> AlertManager | None:
+    """The Alertmanager running in this process (None in a worker that does not lead)."""
+    running = _current
+    return None if running is None else running.alertmanager
+
+
+def start(settings: Settings) -> Alerting | None:
+    """Replace the running alerting by one for ``settings`` (None when nothing is set)."""
+    global _current
+    with _lock:
+        new = Alerting(settings) if (settings.rules.enabled or settings.notify.enabled) else None
+        old, _current = _current, None
+        if old is not None:
+            old.stop()
+        if new is not None:
+            new.start()
+        _current = new
+        return new
+
+
+def stop() -> None:
+    global _current
+    with _lock:
+        old, _current = _current, None
+    if old is not None:
+        old.stop()
+
+
+def _after_fork_in_child() -> None:
+    # Threads and the leader lock belong to the parent; the child starts over (and runs
+    # for election if it is a worker).
+    global _current
+    old, _current = _current, None
+    if old is None:
+        return
+    if old._leader_fd is not None:
+        os.close(old._leader_fd)  # the parent's lock stays the parent's
+
+    def restart() -> None:  # in a thread: the other stages' fork hooks have run by then
+        try:
+            start(old.settings)
+        except Exception:
+            _log.exception("restarting in-process alerting after fork failed")
+
+    threading.Thread(target=restart, name="watchkeeper-alerting-fork", daemon=True).start()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
