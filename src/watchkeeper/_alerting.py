@@ -68,6 +68,7 @@ class Alerting:
             from .notify import load_config
 
             self.am_config = load_config(notify.config_file)
+            _check_escalations(settings, set(self.am_config.receivers))
         self.db: Any = None
         self.scraper: Scraper | None = None
         self.manager: RuleManager | None = None
@@ -154,7 +155,8 @@ class Alerting:
 
         notify = self.settings.notify
         am = AlertManager(self.am_config, data_dir=notify.data_dir, timeout=notify.timeout,
-                          external_url=self.settings.rules.external_url)
+                          external_url=self.settings.rules.external_url,
+                          escalations=self._escalations())
         run_coroutine(am.start(), timeout=10.0)
         self.alertmanager = am
         self._collector = _expose(am)
@@ -164,6 +166,23 @@ class Alerting:
             loop.call_soon_threadsafe(am.put_alerts, list(alerts))
 
         return send
+
+    def _escalations(self) -> Any:
+        from datetime import UTC, timedelta
+
+        from .notify import EscalationPolicy, Escalations, OnCallRotation
+
+        notify = self.settings.notify
+        if not notify.escalations:
+            return None
+        rotations = [OnCallRotation(r.name, tuple(r.members),
+                                    r.start if r.start.tzinfo else r.start.replace(tzinfo=UTC),
+                                    timedelta(seconds=r.period)) for r in notify.rotations]
+        policies = [EscalationPolicy.create(e.name, [(lv.after, lv.receivers) for lv in e.levels],
+                                            e.matchers, e.priorities)
+                    for e in notify.escalations]
+        path = notify.data_dir / "escalations.json" if notify.data_dir is not None else None
+        return Escalations(policies, rotations, path=path)
 
     def _start_forwarder(self) -> Any:
         from ._background import background_loop
@@ -238,6 +257,30 @@ def warmup_seconds(groups: Sequence[RuleGroup]) -> float:
         for rule in group.rules:
             walk(parse(rule.expr))
     return longest / 1000.0
+
+
+def _check_escalations(settings: Settings, receivers: set[str]) -> None:
+    """Escalation levels must name receivers of the alertmanager.yml or known rotations."""
+    from .exceptions import ConfigError, ConfigProblem
+
+    notify = settings.notify
+    rotations = {r.name for r in notify.rotations}
+    problems = []
+    for i, policy in enumerate(notify.escalations):
+        for j, level in enumerate(policy.levels):
+            for name in level.receivers:
+                if name.startswith("rotation:"):
+                    parts = name.split(":")
+                    ok = (len(parts) in (2, 3) and parts[1] in rotations
+                          and (len(parts) == 2 or parts[2] in ("primary", "secondary")))
+                    why = f"no rotation {parts[1]!r} (or not primary/secondary)"
+                else:
+                    ok, why = name in receivers, f"no receiver {name!r} in {notify.config_file}"
+                if not ok:
+                    problems.append(ConfigProblem(
+                        f"notify.escalations.{i}.levels.{j}.receivers", name, "settings", why))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _self_exposition() -> str:

@@ -8,6 +8,7 @@ Alertmanager when ``notify.forward_url`` is).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ._duration import Duration
 from ._types import CommaList
 
-__all__ = ["NotifySettings", "RulesSettings"]
+__all__ = ["EscalationLevelSettings", "EscalationSettings", "NotifySettings",
+           "RotationSettings", "RulesSettings"]
 
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -60,6 +62,40 @@ class RulesSettings(BaseModel):
         return bool(self.files)
 
 
+class EscalationLevelSettings(BaseModel):
+    """After ``after`` unacknowledged, notify ``receivers`` (names from alertmanager.yml, or
+    ``rotation:<name>:primary|secondary``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after: Duration
+    receivers: CommaList = Field(min_length=1)
+
+
+class EscalationSettings(BaseModel):
+    """One escalation policy (seed 001): levels paged in turn until someone acknowledges."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    matchers: str = ""
+    """Alertmanager matchers the alert must match, e.g. ``{severity="critical"}``."""
+    priorities: CommaList = Field(default_factory=list)
+    """Only alerts of these priorities (P1-P4, from the severity label)."""
+    levels: list[EscalationLevelSettings] = Field(min_length=1)
+
+
+class RotationSettings(BaseModel):
+    """A weekly (or ``period``) on-call rotation (seed 004)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    members: CommaList = Field(min_length=1)
+    start: datetime
+    period: Duration = 7 * 86400.0
+
+
 class NotifySettings(BaseModel):
     """Where alerts go: an in-process Alertmanager, or an external one."""
 
@@ -76,6 +112,8 @@ class NotifySettings(BaseModel):
     """Mount point of the Alertmanager v2-compatible API on the instrumented app."""
     timeout: Duration = 10.0
     """Per-attempt timeout of every receiver."""
+    escalations: list[EscalationSettings] = Field(default_factory=list)
+    rotations: list[RotationSettings] = Field(default_factory=list)
 
     @field_validator("api_prefix")
     @classmethod

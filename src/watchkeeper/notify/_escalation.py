@@ -8,13 +8,21 @@ notify now, :meth:`Escalations.acknowledge` stops one.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import orjson
 
 from ..rules._alert import Alert
 from ._matchers import Matchers, parse_matchers
+from ._store import alert_from_json, alert_to_json
+
+_log = logging.getLogger("watchkeeper.notify")
 
 __all__ = ["EscalationLevel", "EscalationPolicy", "EscalationStep", "Escalations",
            "OnCallRotation", "severity_priority"]
@@ -101,26 +109,73 @@ class _State:
 
 
 class Escalations:
+    """Running escalations; with ``path`` they persist (written on every change), so a
+    restart neither re-pages levels already sent nor forgets an acknowledgement."""
+
     def __init__(self, policies: Sequence[EscalationPolicy],
-                 rotations: Sequence[OnCallRotation] = ()) -> None:
+                 rotations: Sequence[OnCallRotation] = (), *,
+                 path: str | Path | None = None) -> None:
         self.policies = list(policies)
         self.rotations = {r.name: r for r in rotations}
         self._lock = threading.Lock()
         self._states: dict[tuple[str, int], _State] = {}
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self._load(self.path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            raw = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, orjson.JSONDecodeError) as exc:
+            _log.error("escalation state %s unreadable, starting empty: %s", path, exc)
+            return
+        by_name = {p.name: p for p in self.policies}
+        for item in raw:
+            policy = by_name.get(item.get("policy"))
+            if policy is None:
+                continue  # a policy removed from the config: its escalations end
+            try:
+                state = _State(policy, alert_from_json(item["alert"]),
+                               datetime.fromisoformat(item["started"]),
+                               int(item["next_level"]), item.get("acked_by"))
+            except (KeyError, TypeError, ValueError):
+                continue
+            self._states[(policy.name, state.alert.fingerprint)] = state
+
+    def _save(self) -> None:
+        """Write the states atomically (caller holds the lock)."""
+        if self.path is None:
+            return
+        data = [{"policy": name, "alert": alert_to_json(s.alert),
+                 "started": s.started.isoformat(), "next_level": s.next_level,
+                 "acked_by": s.acked_by} for (name, _fp), s in self._states.items()]
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(orjson.dumps(data))
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            _log.error("cannot persist escalation state to %s: %s", self.path, exc)
 
     def observe(self, alert: Alert, now: datetime) -> None:
         """Start escalating a firing alert; forget it once resolved."""
         with self._lock:
+            changed = False
             for policy in self.policies:
                 key = (policy.name, alert.fingerprint)
                 if alert.resolved_at(now):
-                    self._states.pop(key, None)
+                    changed = self._states.pop(key, None) is not None or changed
                 elif policy.applies(alert.labels):
                     state = self._states.get(key)
                     if state is None:
                         self._states[key] = _State(policy, alert, now)
+                        changed = True
                     else:
                         state.alert = alert
+            if changed:
+                self._save()
 
     def acknowledge(self, fingerprint: int, by: str = "") -> bool:
         """Stop every escalation of the alert; True if one was running."""
@@ -130,6 +185,8 @@ class Escalations:
                 if fp == fingerprint and state.acked_by is None:
                     state.acked_by = by or "unknown"
                     found = True
+            if found:
+                self._save()
         return found
 
     def _resolve(self, receivers: Sequence[str], now: datetime) -> tuple[str, ...]:
@@ -146,7 +203,8 @@ class Escalations:
     def due(self, now: datetime) -> list[EscalationStep]:
         steps = []
         with self._lock:
-            for key in [k for k, st in self._states.items() if st.alert.resolved_at(now)]:
+            resolved = [k for k, st in self._states.items() if st.alert.resolved_at(now)]
+            for key in resolved:
                 del self._states[key]  # resolved on its own: nothing left to escalate
             for (name, fp), state in self._states.items():
                 if state.acked_by is not None:
@@ -158,6 +216,8 @@ class Escalations:
                     steps.append(EscalationStep(name, fp, state.next_level,
                                                 self._resolve(level.receivers, now), state.alert))
                     state.next_level += 1
+            if steps or resolved:
+                self._save()
         return steps
 
     def next_deadline(self) -> datetime | None:
