@@ -148,6 +148,8 @@ class EndpointRequest:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     path_params: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    """Read only for endpoints that accept a method with a body (see ``allowed_methods``)."""
 
     def accepts(self, media_type: str) -> bool:
         return media_type in self.headers.get("accept", "")
@@ -163,4 +165,5 @@ class EndpointResponse:
 
 Endpoint = Callable[[EndpointRequest], EndpointResponse | Awaitable[EndpointResponse]]
 """A sync endpoint runs in a worker thread under ASGI (never on the event loop); an async
-one runs on the loop under ASGI and on watchkeeper's background loop under WSGI."""
+one runs on the loop under ASGI and on watchkeeper's background loop under WSGI.
+Endpoints answer GET and HEAD unless they carry an ``allowed_methods`` tuple."""

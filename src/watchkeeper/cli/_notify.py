@@ -196,7 +196,7 @@ def _silence(args: argparse.Namespace) -> int:
 
 def _ack(args: argparse.Namespace) -> int:
     base = args.url.rstrip("/")
-    result = _http("POST", f"{base}/api/v2/escalations/{args.fingerprint}/ack", {"by": args.by})
+    result = _http("POST", f"{base}/api/v2/escalations/ack/{args.fingerprint}", {"by": args.by})
     print("acknowledged" if result and result.get("acknowledged") else "no running escalation")
     return 0
 

@@ -14,7 +14,15 @@ from time import perf_counter, time
 from typing import Any
 
 from .._http_types import EndpointResponse, RequestRecord
-from ._endpoints import error_response, is_async, make_request, method_not_allowed
+from ._endpoints import (
+    MAX_ENDPOINT_BODY,
+    body_too_large,
+    error_response,
+    is_async,
+    make_request,
+    method_not_allowed,
+    wants_body,
+)
 from ._endpoints import response_headers as endpoint_headers
 from ._stack import BODY_KEY, BODY_METHODS, StackMiddleware, hook_failed
 
@@ -70,7 +78,7 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
         path: str = scope["path"]
         found = stack.find_endpoint(path)
         if found is not None:
-            await self._serve_endpoint(scope, send, *found)
+            await self._serve_endpoint(scope, receive, send, *found)
             return
         if stack.is_excluded(path):
             await self.app(scope, receive, send)
@@ -146,16 +154,21 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
                 except Exception:
                     hook_failed()
 
-    async def _serve_endpoint(self, scope: Scope, send: Send, endpoint: Any,
-                              params: dict[str, str]) -> None:
+    async def _serve_endpoint(self, scope: Scope, receive: Receive, send: Send,
+                              endpoint: Any, params: dict[str, str]) -> None:
         method = scope["method"]
-        response = method_not_allowed(method)
+        response = method_not_allowed(method, endpoint)
+        body = b""
+        if response is None and wants_body(method):
+            body = await _read_endpoint_body(receive)
+            if len(body) > MAX_ENDPOINT_BODY:
+                response = body_too_large()
         if response is None:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                        for k, v in scope["headers"]}
             request = make_request(method, scope["path"],
                                    scope.get("query_string", b"").decode("latin-1"),
-                                   headers, params)
+                                   headers, params, body=body)
             try:
                 if is_async(endpoint):
                     response = await endpoint(request)
@@ -193,6 +206,22 @@ class ErrorResponseHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def _read_endpoint_body(receive: Receive) -> bytes:
+    """The whole body, stopping one byte past the cap (the caller answers 413)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_ENDPOINT_BODY:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 async def _send_response(send: Send, response: EndpointResponse,

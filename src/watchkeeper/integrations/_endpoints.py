@@ -10,10 +10,12 @@ import orjson
 
 from .._http_types import Endpoint, EndpointRequest, EndpointResponse
 
-__all__ = ["error_response", "is_async", "method_not_allowed"]
+__all__ = ["MAX_ENDPOINT_BODY", "body_too_large", "error_response", "is_async",
+           "method_not_allowed", "wants_body"]
 
 _log = logging.getLogger("watchkeeper")
 _ALLOWED = ("GET", "HEAD")
+MAX_ENDPOINT_BODY = 1 << 20  # silences and alerts are small; more is refused with 413
 
 
 def is_async(endpoint: Endpoint) -> bool:
@@ -21,11 +23,20 @@ def is_async(endpoint: Endpoint) -> bool:
     return inspect.iscoroutinefunction(endpoint) or inspect.iscoroutinefunction(call)
 
 
-def method_not_allowed(method: str) -> EndpointResponse | None:
-    if method in _ALLOWED:
+def method_not_allowed(method: str, endpoint: Endpoint | None = None) -> EndpointResponse | None:
+    allowed: tuple[str, ...] = getattr(endpoint, "allowed_methods", _ALLOWED)
+    if method in allowed:
         return None
     return EndpointResponse(405, b'{"error":"method not allowed"}', "application/json",
-                            [("allow", ", ".join(_ALLOWED))])
+                            [("allow", ", ".join(allowed))])
+
+
+def wants_body(method: str) -> bool:
+    return method in ("POST", "PUT", "PATCH", "DELETE")
+
+
+def body_too_large() -> EndpointResponse:
+    return EndpointResponse(413, b'{"error":"request body too large"}', "application/json")
 
 
 def error_response(exc: BaseException, path: str) -> EndpointResponse:
@@ -39,11 +50,11 @@ def error_response(exc: BaseException, path: str) -> EndpointResponse:
 
 
 def make_request(method: str, path: str, query: str, headers: Mapping[str, str],
-                 params: dict[str, str]) -> EndpointRequest:
+                 params: dict[str, str], *, body: bytes = b"") -> EndpointRequest:
     from urllib.parse import parse_qsl
 
     return EndpointRequest(method=method, path=path, query=dict(parse_qsl(query)),
-                           headers=headers, path_params=params)
+                           headers=headers, path_params=params, body=body)
 
 
 def call_sync(endpoint: Endpoint, request: EndpointRequest) -> EndpointResponse:

@@ -11,7 +11,15 @@ from time import perf_counter, time
 from typing import Any
 
 from .._http_types import RequestHook, RequestRecord
-from ._endpoints import call_sync, error_response, make_request, method_not_allowed
+from ._endpoints import (
+    MAX_ENDPOINT_BODY,
+    body_too_large,
+    call_sync,
+    error_response,
+    make_request,
+    method_not_allowed,
+    wants_body,
+)
 from ._endpoints import response_headers as endpoint_headers
 from ._stack import BODY_KEY, BODY_METHODS, Stack, StackMiddleware, hook_failed
 
@@ -98,14 +106,23 @@ class WatchkeeperWSGIMiddleware(StackMiddleware):
     def _serve_endpoint(self, environ: Environ, start_response: StartResponse,
                         endpoint: Any, params: dict[str, str]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
-        response = method_not_allowed(method)
+        response = method_not_allowed(method, endpoint)
+        body = b""
+        if response is None and wants_body(method):
+            length = environ.get("CONTENT_LENGTH") or ""
+            size = int(length) if length.isdigit() else 0
+            stream = environ.get("wsgi.input")
+            if size > MAX_ENDPOINT_BODY:
+                response = body_too_large()
+            elif size and stream is not None:
+                body = stream.read(size)
         if response is None:
             headers = {
                 key[5:].lower().replace("_", "-"): str(value)
                 for key, value in environ.items() if key.startswith("HTTP_")
             }
             request = make_request(method, environ.get("PATH_INFO", ""),
-                                   environ.get("QUERY_STRING", ""), headers, params)
+                                   environ.get("QUERY_STRING", ""), headers, params, body=body)
             try:
                 response = call_sync(endpoint, request)
             except Exception as exc:

@@ -14,11 +14,12 @@ import orjson
 
 from .._http_types import Endpoint, EndpointRequest, EndpointResponse
 from ..exceptions import SilenceError
-from ..rules._alert import Alert, format_time
+from ..rules._alert import ZERO_TIME, Alert, format_time, parse_time
 from ._manager import AlertManager
-from ._matchers import MatcherError, parse_matchers
+from ._matchers import LABEL_NAME_RE, MatcherError, parse_matchers
+from ._silence import Silence
 
-__all__ = ["VIEWS", "View", "alert_json", "endpoints"]
+__all__ = ["ROUTES", "View", "alert_json", "endpoints"]
 
 View = tuple[int, Any]
 
@@ -98,6 +99,56 @@ def get_receivers(am: AlertManager) -> View:
     return 200, [{"name": n} for n in am.config.receivers]
 
 
+def post_alerts(am: AlertManager, body: bytes) -> View:
+    """Alertmanager's ``POST /api/v2/alerts``: a JSON list of alerts."""
+    try:
+        raw = orjson.loads(body)
+        if not isinstance(raw, list):
+            return 400, "body must be a JSON list of alerts"
+        alerts = []
+        for item in raw:
+            labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items() if v != ""}
+            if not labels:
+                return 400, "at least one label pair required"
+            bad = [k for k in labels if not LABEL_NAME_RE.match(k)]
+            if bad:
+                return 400, f"invalid label set: invalid name {bad[0]!r}"
+            alerts.append(Alert(
+                labels=labels,
+                annotations={str(k): str(v) for k, v in (item.get("annotations") or {}).items()},
+                starts_at=parse_time(item["startsAt"]) if item.get("startsAt") else ZERO_TIME,
+                ends_at=parse_time(item["endsAt"]) if item.get("endsAt") else None,
+                generator_url=str(item.get("generatorURL") or ""),
+            ))
+    except (orjson.JSONDecodeError, ValueError, AttributeError, TypeError) as exc:
+        return 400, f"invalid alerts: {exc}"
+    am.put_alerts(alerts)
+    return 200, None
+
+
+def post_silence(am: AlertManager, body: bytes) -> View:
+    try:
+        return 200, {"silenceID": am.silences.set(Silence.from_api(orjson.loads(body)))}
+    except (SilenceError, orjson.JSONDecodeError) as exc:
+        return 400, str(exc)
+
+
+def delete_silence(am: AlertManager, silence_id: str) -> View:
+    try:
+        am.silences.expire(silence_id)
+    except SilenceError as exc:
+        return 404, str(exc)
+    return 200, None
+
+
+def acknowledge(am: AlertManager, fingerprint: str, body: bytes) -> View:
+    try:
+        by = str((orjson.loads(body) if body.strip() else {}).get("by", ""))
+        return 200, {"acknowledged": am.acknowledge(fingerprint, by)}
+    except (ValueError, orjson.JSONDecodeError, AttributeError) as exc:
+        return 400, str(exc)
+
+
 def get_history(am: AlertManager) -> View:
     return 200, [{"at": format_time(n.at), "receiver": n.receiver, "groupKey": n.group_key,
                   "status": n.status, "firing": n.firing, "resolved": n.resolved, "ok": n.ok}
@@ -119,37 +170,53 @@ def _filters(r: EndpointRequest) -> list[str]:
     return [r.query["filter"]] if "filter" in r.query else []
 
 
-VIEWS: dict[str, ViewFunc] = {
-    "/alerts": lambda am, r: get_alerts(am, _filters(r), r.query),
-    "/alerts/groups": lambda am, r: get_groups(am),
-    "/silences": lambda am, r: get_silences(am, _filters(r)),
-    "/silence/{id}": lambda am, r: get_silence(am, r.path_params["id"]),
-    "/status": lambda am, r: get_status(am),
-    "/receivers": lambda am, r: get_receivers(am),
-    "/history": lambda am, r: get_history(am),
-    "/statistics": lambda am, r: get_statistics(am),
-    "/escalations": lambda am, r: get_escalations(am),
+ROUTES: dict[str, dict[str, ViewFunc]] = {
+    "/alerts": {"GET": lambda am, r: get_alerts(am, _filters(r), r.query),
+                "POST": lambda am, r: post_alerts(am, r.body)},
+    "/alerts/groups": {"GET": lambda am, r: get_groups(am)},
+    "/silences": {"GET": lambda am, r: get_silences(am, _filters(r)),
+                  "POST": lambda am, r: post_silence(am, r.body)},
+    "/silence/{id}": {"GET": lambda am, r: get_silence(am, r.path_params["id"]),
+                      "DELETE": lambda am, r: delete_silence(am, r.path_params["id"])},
+    "/status": {"GET": lambda am, r: get_status(am)},
+    "/receivers": {"GET": lambda am, r: get_receivers(am)},
+    "/history": {"GET": lambda am, r: get_history(am)},
+    "/statistics": {"GET": lambda am, r: get_statistics(am)},
+    "/escalations": {"GET": lambda am, r: get_escalations(am)},
 }
-"""GET paths below ``/api/v2`` and what they answer for a framework-free request."""
+"""Paths below ``/api/v2`` and, per method, what they answer for a framework-free request."""
+# "/escalations/{fp}/ack" has its parameter mid-path, which app endpoints cannot route;
+# on an instrumented app it is POST /escalations/ack/{fp}.
+_ACK = {"POST": lambda am, r: acknowledge(am, r.path_params["fp"], r.body)}
 
 
 def endpoints(current: Callable[[], AlertManager | None], prefix: str) -> dict[str, Endpoint]:
-    """The read-only API as endpoints of an instrumented app, at ``<prefix>/api/v2/...``.
+    """The API as endpoints of an instrumented app, at ``<prefix>/api/v2/...``.
 
     ``current`` returns the Alertmanager running in this process; under a pre-fork server
-    only the elected worker has one, and the others answer 503 naming why.
+    only the elected worker has one, and the others answer 503 naming why. Views run on
+    the Alertmanager's own event loop, so they never race its dispatcher.
     """
+    from .._background import run_coroutine
 
-    def endpoint(view: ViewFunc) -> Endpoint:
+    def endpoint(methods: dict[str, ViewFunc]) -> Endpoint:
         def serve(request: EndpointRequest) -> EndpointResponse:
             am = current()
             if am is None:
                 return EndpointResponse(
                     503, orjson.dumps("the Alertmanager runs in another worker of this "
                                       "server (or is not started yet)"), "application/json")
-            status, data = view(am, request)
-            return EndpointResponse(status, orjson.dumps(data), "application/json")
+            view = methods["GET" if request.method == "HEAD" else request.method]
 
+            async def on_loop() -> View:
+                return view(am, request)
+
+            status, data = run_coroutine(on_loop(), timeout=30.0)
+            body = b"" if data is None else orjson.dumps(data)
+            return EndpointResponse(status, body, "application/json")
+
+        serve.allowed_methods = (*methods, "HEAD")  # type: ignore[attr-defined]
         return serve
 
-    return {f"{prefix}/api/v2{path}": endpoint(view) for path, view in VIEWS.items()}
+    routes = {**ROUTES, "/escalations/ack/{fp}": _ACK}
+    return {f"{prefix}/api/v2{path}": endpoint(methods) for path, methods in routes.items()}
