@@ -10,11 +10,16 @@ labels of a series across scrapes and skip label parsing for every line it has s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..exceptions import ScrapeError
 
-__all__ = ["ExpositionSample", "parse_exposition", "parse_series", "split_line"]
+__all__ = ["ExpositionSample", "parse_exposition", "parse_series", "read_samples",
+           "split_line"]
+
+T = TypeVar("T")
 
 _SERIES = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?')
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
@@ -83,27 +88,35 @@ def is_openmetrics(text: str) -> bool:
     return text.rstrip().endswith("# EOF")
 
 
-def parse_exposition(text: str, *, openmetrics: bool | None = None) -> list[ExpositionSample]:
-    """Every sample of ``text``; OpenMetrics (ends in ``# EOF``) timestamps are seconds,
-    text-format ones milliseconds.
+def read_samples(text: str, series_key: Callable[[str], T]) -> list[tuple[T, int | None, float]]:
+    """``(series_key(series text), timestamp ms or None, value)`` for every sample line;
+    OpenMetrics (ends in ``# EOF``) timestamps are seconds, text-format ones milliseconds.
 
     Raises:
         ScrapeError: naming the line and the problem.
     """
-    if openmetrics is None:
-        openmetrics = is_openmetrics(text)
-    out: list[ExpositionSample] = []
+    openmetrics = is_openmetrics(text)
+    out: list[tuple[T, int | None, float]] = []
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
         if not line or line[0] == "#":
             continue
         try:
             series, value, stamp = split_line(line)
-            name, labels = parse_series(series)
-            seconds = None
+            ts = None
             if stamp is not None:
-                seconds = float(stamp) if openmetrics else int(stamp) / 1000.0
-            out.append(ExpositionSample(name, labels, parse_value(value), seconds))
+                ts = round(float(stamp) * 1000) if openmetrics else int(stamp)
+            out.append((series_key(series), ts, parse_value(value)))
         except ValueError as exc:
             raise ScrapeError(f"line {number}: {exc}: {raw[:200]!r}") from None
     return out
+
+
+def parse_exposition(text: str) -> list[ExpositionSample]:
+    """Every sample of ``text`` with its name, labels, value and timestamp in seconds.
+
+    Raises:
+        ScrapeError: naming the line and the problem.
+    """
+    return [ExpositionSample(name, labels, value, None if ts is None else ts / 1000.0)
+            for (name, labels), ts, value in read_samples(text, parse_series)]

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..exceptions import ScrapeError, TSDBError
+from ..exceptions import TSDBError
 from ..tsdb import STALE_NAN, Labels, make_labels
-from ._parse import is_openmetrics, parse_series, parse_value, split_line
+from ._parse import parse_series, read_samples
 
 __all__ = ["ScrapeResult", "Scraper"]
 
@@ -69,31 +69,21 @@ class Scraper:
         merged["__name__"] = name
         return make_labels(merged)
 
-    def _read(self, text: str) -> tuple[list[tuple[Labels, int | None, float]], int]:
-        """The exposition's samples as (series labels, timestamp ms, value); parsed labels
-        are cached per series text, so steady-state scrapes parse only values."""
-        openmetrics = is_openmetrics(text)
+    def _read(self, text: str) -> list[tuple[Labels, int | None, float]]:
+        """The exposition's samples; parsed labels are cached per series text, so
+        steady-state scrapes parse only values."""
         cache, fresh = self._labels_cache, {}
-        out: list[tuple[Labels, int | None, float]] = []
-        for number, raw in enumerate(text.split("\n"), 1):
-            line = raw.strip()
-            if not line or line[0] == "#":
-                continue
-            try:
-                series, value, stamp = split_line(line)
-                labels = cache.get(series)
-                if labels is None:
-                    name, pairs = parse_series(series)
-                    labels = self._series_labels(name, pairs)
-                fresh[series] = labels
-                ts = None
-                if stamp is not None:
-                    ts = round(float(stamp) * 1000) if openmetrics else int(stamp)
-                out.append((labels, ts, parse_value(value)))
-            except ValueError as exc:
-                raise ScrapeError(f"line {number}: {exc}: {raw[:200]!r}") from None
+
+        def labels_of(series: str) -> Labels:
+            labels = cache.get(series)
+            if labels is None:
+                labels = self._series_labels(*parse_series(series))
+            fresh[series] = labels
+            return labels
+
+        samples = read_samples(text, labels_of)
         self._labels_cache = fresh  # only what the target still exposes
-        return out, len(out)
+        return samples
 
     def scrape(self) -> ScrapeResult:
         """Scrape once now; never raises for a failing target (``up`` is 0 instead)."""
@@ -104,10 +94,11 @@ class Scraper:
         error = ""
         count = 0
         try:
-            samples, scraped = self._read(self.fetch())
+            samples = self._read(self.fetch())
         except Exception as exc:  # any failure is a down target, as in Prometheus
-            samples, scraped = [], 0
+            samples = []
             error = f"{type(exc).__name__}: {exc}"
+        scraped = len(samples)
         for lb, ts, value in samples:
             if lb in seen:
                 continue  # a duplicate line: Prometheus keeps the first and counts an error
