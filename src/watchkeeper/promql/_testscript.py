@@ -157,6 +157,51 @@ def _split_metric(line: str) -> tuple[dict[str, str], str]:
     return labels, line[i:]
 
 
+_ST_ITEM = re.compile(r"^(?P<base>[+-]?(?:0|(?:\d+(?:ms|[smhdwy]))+))"
+                      r"(?:(?P<sign>[+-])(?P<step>(?:\d+(?:ms|[smhdwy]))+))?(?:x(?P<n>\d+))?$")
+
+
+def _is_st_line(line: str) -> bool:
+    """``metric{...}@st <offsets>``: start timestamps for the next series line."""
+    head = line.split(" ", 1)[0] if "}" not in line else line[:line.index("}") + 4]
+    return head.rstrip().endswith("@st")
+
+
+def parse_st_line(line: str) -> tuple[dict[str, str], list[int | None]]:
+    """Offsets (ms, relative to each sample's time; ``None`` for ``_``) of an @st line."""
+    at = line.index("@st")
+    labels, _ = _split_metric(line[:at])
+    offs: list[int | None] = []
+    for item in line[at + 3:].split():
+        if item == "_":
+            offs.append(None)
+            continue
+        m = re.fullmatch(r"_x(\d+)", item)
+        if m:
+            offs.extend([None] * int(m.group(1)))
+            continue
+        m = _ST_ITEM.match(item)
+        if not m:
+            raise ValueError(f"invalid ST item {item!r}")
+        base = _signed_ms(m.group("base"))
+        step = parse_duration_ms(m.group("step")) if m.group("step") else 0
+        if m.group("sign") == "-":
+            step = -step
+        if m.group("n") is None:
+            if m.group("step"):
+                raise ValueError(f"expected 'x<count>' after step duration in {item!r}")
+            offs.append(base)
+        else:
+            offs.extend(base + step * i for i in range(int(m.group("n")) + 1))
+    return labels, offs
+
+
+def _signed_ms(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    return 0 if body == "0" else sign * parse_duration_ms(body)
+
+
 @dataclass
 class _Eval:
     line: int
@@ -271,6 +316,36 @@ def _selectors(expr: str) -> list[VectorSelector]:
     return [n for n in _walk(tree) if isinstance(n, VectorSelector)]
 
 
+def _matches(how: str | None, what: str | None, text: str) -> bool:
+    if how == "msg":
+        return text == what
+    if how == "regex" and what is not None:
+        return re.search(what, text) is not None
+    return True  # a bare ``expect warn`` matches any annotation of its kind
+
+
+def check_annotations(expects: list[tuple[str, str | None, str | None]],
+                      warnings: list[str], infos: list[str]) -> str | None:
+    """Upstream promqltest rules: every expected annotation must be produced, and once a
+    kind is expected every produced annotation of that kind must match an expectation;
+    ``no_warn``/``no_info`` forbid the kind altogether."""
+    for kind, pool in (("warn", warnings), ("info", infos)):
+        wanted = [(how, what) for k, how, what in expects if k == kind]
+        if any(k == "no_" + kind for k, _, _ in expects) and pool:
+            return f"unexpected {kind} annotations: {pool}"
+        if not wanted:
+            continue
+        if not pool:
+            return f"expected {kind} annotations but none were found"
+        for how, what in wanted:
+            if not any(_matches(how, what, p) for p in pool):
+                return f"expected {kind} annotation matching {what!r}, found: {pool}"
+        for p in pool:
+            if not any(_matches(how, what, p) for how, what in wanted):
+                return f"unexpected {kind} annotation {p!r}"
+    return None
+
+
 def _check(ev: _Eval, res: QueryResult | None, err: Exception | None) -> str | None:
     """None on success, else the reason."""
     if ev.fail:
@@ -285,18 +360,9 @@ def _check(ev: _Eval, res: QueryResult | None, err: Exception | None) -> str | N
     if err is not None:
         return f"unexpected error: {err}"
     assert res is not None
-    for kind, how, what in ev.expects:
-        pool = res.warnings if kind in ("warn", "no_warn") else res.infos
-        if kind.startswith("no_"):
-            if pool:
-                return f"unexpected {kind[3:]} annotation: {pool}"
-            continue
-        if not pool:
-            return f"expected {kind} annotation, got none"
-        if how == "msg" and what not in pool:
-            return f"expected {kind} {what!r}, got {pool}"
-        if how == "regex" and what is not None and not any(re.search(what, p) for p in pool):
-            return f"expected {kind} matching {what!r}, got {pool}"
+    reason = check_annotations(ev.expects, res.warnings, res.infos)
+    if reason is not None:
+        return reason
     if ev.expect_string is not None:
         if res.type != "string" or res.string is None or res.string[1] != ev.expect_string:
             return f"expected string {ev.expect_string!r}, got {res.type} {res.string}"
@@ -368,14 +434,28 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
             gap = _dur(m.group(2))
             app = db.appender()
             loaded: dict[tuple[tuple[str, str], ...], list[Point]] = {}
+            starts: dict[tuple[tuple[str, str], ...], list[int | None]] = {}
+            pending_st: tuple[dict[str, str], list[int | None]] | None = None
             for line in body:
-                if "@st" in line.split("{")[0].split(" ")[0] or re.match(r"^\S+@st\b", line):
+                if _is_st_line(line):
+                    pending_st = parse_st_line(line)
                     continue
                 if "{{" in line:
                     nh_series.append(_split_metric(line)[0])
+                    pending_st = None
                     continue
                 labels, vals = parse_series_line(line)
-                loaded[make_labels(labels)] = vals
+                key = make_labels(labels)
+                loaded[key] = vals
+                if pending_st is not None:
+                    if pending_st[0] != labels:
+                        raise ValueError(f"line {lineno}: @st metric does not match the "
+                                         "following sample line metric")
+                    if len(pending_st[1]) != len(vals):
+                        raise ValueError(f"line {lineno}: @st line has {len(pending_st[1])} "
+                                         f"values but sample line has {len(vals)}")
+                    starts[key] = pending_st[1]
+                    pending_st = None
                 if m.group(1):
                     name = labels.get("__name__", "")
                     if name.endswith("_bucket"):
@@ -383,10 +463,13 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
                         nh["__name__"] = name[: -len("_bucket")]
                         nh_series.append(nh)
             for lb, vals in loaded.items():
+                offs = starts.get(lb)
                 for i, v in enumerate(vals):
                     if v is not None:
+                        off = offs[i] if offs is not None else None
+                        st = i * gap + off if off is not None else 0
                         with contextlib.suppress(WatchkeeperError):
-                            app.append(lb, i * gap, v)
+                            app.append(lb, i * gap, v, st)
             app.commit()
             continue
         if head.startswith("eval"):
@@ -399,7 +482,8 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
             if ev.uses_nh or _hits(ev.expr, nh_series):
                 report.skipped += 1
                 continue
-            engine = Engine(db, experimental=True, max_samples=50_000_000)
+            engine = Engine(db, experimental=True, max_samples=50_000_000,
+                            start_timestamps=True)
             res: QueryResult | None = None
             err: Exception | None = None
             try:
