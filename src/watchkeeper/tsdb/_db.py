@@ -346,7 +346,7 @@ class TSDB:
             for s in self._series.values():
                 ts, vs = s.range(-(1 << 62), cut - 1)
                 if len(ts):
-                    series.append((s.labels, ts, vs))
+                    series.append((s.labels, ts, vs, s.range_st(-(1 << 62), cut - 1)))
                     mint = int(ts[0]) if mint is None else min(mint, int(ts[0]))
                     maxt = int(ts[-1]) if maxt is None else max(maxt, int(ts[-1]))
             if not series or mint is None or maxt is None:

@@ -62,7 +62,7 @@ class MemSeries:
 
     def range_st(self, mint: int, maxt: int) -> IntArray | None:
         """Start timestamps aligned with :meth:`range` (None when never stored)."""
-        if self.sts is None:
+        if self.sts is None or not self.ts:
             return None
         ts = self.ts
         lo = 0 if ts[0] >= mint else bisect.bisect_left(ts, mint)
