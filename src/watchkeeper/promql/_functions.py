@@ -293,8 +293,9 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     if name in ("rate", "increase") and res:
         for s, _, _ in res:
             metric = s.labels.get("__name__", "")
-            if metric and not m.from_subquery and not metric.endswith(
-                    ("_total", "_sum", "_count", "_bucket")):
+            # Subquery results count too (upstream checks the series it rates, whatever
+            # produced them), but only while they still carry a metric name.
+            if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
                 ctx.infos.append(
                     "PromQL info: metric might not be a counter, name does not end in "
                     f'_total/_sum/_count/_bucket: "{metric}" {ev.pos_str(e.args[idx])}')
