@@ -79,7 +79,7 @@ class TSDB:
         self._blocks: list[Block] = []
         self._wal: WAL | None = None
         self._horizon = -(1 << 62)  # data older than this is past retention
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
+        self._pending: list[np.ndarray] = []  # packed rows (WAL dtypes) not yet sealed
         self._pending_rows = 0
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -99,8 +99,7 @@ class TSDB:
                 self._get_or_create(rec[1], rec[0])
             elif kind == SAMPLES_RECORD:
                 arr: np.ndarray = payload  # type: ignore[assignment]
-                self._push(arr["id"].astype(np.int64), arr["t"], arr["v"],
-                           arr["st"] if "st" in (arr.dtype.names or ()) else None)
+                self._push(arr)
         self._seal()
         self._wal = WAL(self.path, self.fsync)
 
@@ -152,21 +151,18 @@ class TSDB:
                     # Another appender created the same series first: use its id.
                     sid_arr[sid_arr == sr.id] = have.id
                     have.last_t, have.last_v = max(have.last_t, sr.last_t), sr.last_v
-            t_arr = np.array(ts, dtype=np.int64)
-            v_arr = np.array(vs, dtype=np.float64)
-            st_arr = np.array(sts, dtype=np.int64) if sts is not None else None
+            # One packed row per sample: the WAL record and the queued head data at once.
+            rows = np.empty(len(ts), dtype=SAMPLE_DTYPE if sts is None else ST_SAMPLE_DTYPE)
+            rows["id"] = sid_arr
+            rows["t"] = ts
+            rows["v"] = vs
+            if sts is not None:
+                rows["st"] = sts
             if self._wal is not None:
-                rows = np.empty(len(ts), dtype=SAMPLE_DTYPE if st_arr is None
-                                else ST_SAMPLE_DTYPE)
-                rows["id"] = sid_arr
-                rows["t"] = t_arr
-                rows["v"] = v_arr
-                if st_arr is not None:
-                    rows["st"] = st_arr
                 self._wal.log(new_series, rows)
-            self._push(sid_arr, t_arr, v_arr, st_arr)
+            self._push(rows)
             self.stats.samples_appended += len(ts)
-            lo, hi = int(t_arr.min()), int(t_arr.max())
+            lo, hi = min(ts), max(ts)
             self._head_mint = lo if self._head_mint is None else min(self._head_mint, lo)
             self._newest = max(self._newest, hi)
             # Like Prometheus: once the head spans 1.5 block ranges, cut the oldest block.
@@ -174,14 +170,13 @@ class TSDB:
                     and self._newest - self._head_mint > self.block_range_ms * 3 // 2):
                 self.compact()
 
-    def _push(self, sids: np.ndarray, ts: np.ndarray, vs: np.ndarray,
-              sts: np.ndarray | None) -> None:
-        """Queue a commit's samples column-wise; per-series arrays are filled in bulk by
+    def _push(self, rows: np.ndarray) -> None:
+        """Queue a commit's packed rows; per-series arrays are filled in bulk by
         :meth:`_seal`, so a scrape costs a few numpy calls instead of one Python
         operation per series."""
-        self._pending.append((sids, ts, vs, sts))
-        self._pending_rows += len(ts)
-        if self._pending_rows >= max(1 << 20, 64 * len(self._series)):
+        self._pending.append(rows)
+        self._pending_rows += len(rows)
+        if self._pending_rows >= max(1 << 16, 32 * len(self._series)):
             self._seal()
 
     def _seal(self) -> None:
@@ -189,39 +184,49 @@ class TSDB:
         if not self._pending:
             return
         pend, self._pending, self._pending_rows = self._pending, [], 0
-        sids = np.concatenate([p[0] for p in pend])
-        ts = np.concatenate([p[1] for p in pend])
-        vs = np.concatenate([p[2] for p in pend])
-        sts = None
-        if any(p[3] is not None for p in pend):
-            sts = np.concatenate([p[3] if p[3] is not None else np.zeros(len(p[1]), np.int64)
-                                  for p in pend])
+        with_st = any(p.dtype == ST_SAMPLE_DTYPE for p in pend)
+        if with_st and not all(p.dtype == ST_SAMPLE_DTYPE for p in pend):
+            pend = [p if p.dtype == ST_SAMPLE_DTYPE else _with_st(p) for p in pend]
+        rows = pend[0] if len(pend) == 1 else np.concatenate(pend)
+        sids = rows["id"]
         order = np.argsort(sids, kind="stable")
-        sids, ts, vs = sids[order], ts[order], vs[order]
-        if sts is not None:
-            sts = sts[order]
-        cuts = np.flatnonzero(np.diff(sids)) + 1
-        starts = np.concatenate([[0], cuts]).astype(np.int64).tolist()
-        ends = np.concatenate([cuts, [len(sids)]]).astype(np.int64).tolist()
+        rows = rows[order]
+        sids, ts, vs = rows["id"], rows["t"], rows["v"]
+        sts = rows["st"] if with_st else None
+        cuts = np.flatnonzero(sids[1:] != sids[:-1]) + 1
+        starts_a = np.concatenate([[0], cuts]).astype(np.int64)
+        ends_a = np.concatenate([cuts, [len(sids)]]).astype(np.int64)
+        # Runs that are not strictly increasing (only racing appenders produce them).
+        same = sids[1:] == sids[:-1]
+        bad = set(sids[1:][same & (ts[1:] <= ts[:-1])].tolist())
         series = self._series
-        for sid, a, b in zip(sids[starts].tolist(), starts, ends, strict=True):
+        # Per series only memoryview slices and array.frombytes: no numpy call per series.
+        t_mv = memoryview(np.ascontiguousarray(ts).tobytes())
+        v_mv = memoryview(np.ascontiguousarray(vs).tobytes())
+        st_mv = memoryview(np.ascontiguousarray(sts).tobytes()) if sts is not None else None
+        for sid, a, b, first, run_t, run_v in zip(
+                sids[starts_a].tolist(), starts_a.tolist(), ends_a.tolist(),
+                ts[starts_a].tolist(), ts[ends_a - 1].tolist(), vs[ends_a - 1].tolist(),
+                strict=True):
             s = series.get(sid)
             if s is None:
                 continue
-            t_run, v_run = ts[a:b], vs[a:b]
-            st_run = sts[a:b] if sts is not None else None
-            if (s.ts and t_run[0] <= s.ts[-1]) or (b - a > 1 and (np.diff(t_run) <= 0).any()):
-                # Only concurrent appenders racing on one series get here: keep the
-                # samples that extend the series in order, count the rest as rejected.
+            if sid in bad or (s.ts and first <= s.ts[-1]):
+                # Keep the samples that extend the series in order, count the rest.
+                t_run, v_run = ts[a:b], vs[a:b]
                 keep = _increasing(t_run, s.ts[-1] if s.ts else -(1 << 63))
                 self.stats.out_of_order_rejected += int((~keep).sum())
-                t_run, v_run = t_run[keep], v_run[keep]
-                st_run = st_run[keep] if st_run is not None else None
-                if not len(t_run):
-                    continue
-            s.extend(t_run, v_run, st_run)
-            if t_run[-1] > s.last_t:
-                s.last_t, s.last_v = int(t_run[-1]), float(v_run[-1])
+                if keep.any():
+                    s.extend(t_run[keep], v_run[keep],
+                             sts[a:b][keep] if sts is not None else None)
+                    s.last_t = max(s.last_t, int(t_run[keep][-1]))
+                continue
+            s.ts.frombytes(t_mv[8 * a:8 * b])
+            s.vs.frombytes(v_mv[8 * a:8 * b])
+            if s.sts is not None or st_mv is not None:
+                s.extend_st(st_mv[8 * a:8 * b] if st_mv is not None else None, b - a)
+            if run_t > s.last_t:
+                s.last_t, s.last_v = run_t, run_v
 
     # --- reading -----------------------------------------------------------------------
     def querier(self) -> TSDB:
@@ -413,6 +418,13 @@ class TSDB:
 
     def blocks(self) -> list[Block]:
         return list(self._blocks)
+
+
+def _with_st(rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(rows), dtype=ST_SAMPLE_DTYPE)
+    for f in ("id", "t", "v"):
+        out[f] = rows[f]
+    return out
 
 
 def _increasing(ts: np.ndarray, after: int) -> np.ndarray:

@@ -60,6 +60,15 @@ class MemSeries:
         elif self.sts is not None:
             self.sts.frombytes(bytes(8 * len(ts)))
 
+    def extend_st(self, sts: memoryview | None, n: int) -> None:
+        """Start timestamps for ``n`` samples just appended (``None``: all unknown)."""
+        if sts is not None and (self.sts is not None or any(sts.cast("q"))):
+            if self.sts is None:
+                self.sts = array("q", bytes(8 * (len(self.ts) - n)))
+            self.sts.frombytes(sts)
+        elif self.sts is not None:
+            self.sts.frombytes(bytes(8 * n))
+
     def range_st(self, mint: int, maxt: int) -> IntArray | None:
         """Start timestamps aligned with :meth:`range` (None when never stored)."""
         if self.sts is None or not self.ts:
