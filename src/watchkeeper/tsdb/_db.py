@@ -162,7 +162,8 @@ class TSDB:
                 self._wal.log(new_series, rows)
             self._push(rows)
             self.stats.samples_appended += len(ts)
-            lo, hi = min(ts), max(ts)
+            t_col = rows["t"]
+            lo, hi = int(t_col.min()), int(t_col.max())
             self._head_mint = lo if self._head_mint is None else min(self._head_mint, lo)
             self._newest = max(self._newest, hi)
             # Like Prometheus: once the head spans 1.5 block ranges, cut the oldest block.
@@ -453,7 +454,7 @@ class HeadAppender:
         self._ts: list[int] = []
         self._vs: list[float] = []
         self._sts: list[int] | None = None
-        self._saved: list[tuple[MemSeries, int, float]] = []
+        self._saved: list[MemSeries] = []  # series whose last_t/last_v this appender moved
         self._new: dict[Labels, MemSeries] = {}
 
     def append(self, labels: Labels, t: int, v: float, st: int = 0) -> None:
@@ -472,8 +473,11 @@ class HeadAppender:
             self._reject(s, t, v)
             return
         if s.app_tok is not self._tok:
-            self._saved.append((s, last_t, s.last_v))
+            # First touch in this appender: remember the committed state for rollback
+            # (on the series, so no tuple per sample feeds the garbage collector).
             s.app_tok = self._tok
+            s.prev_t, s.prev_v = last_t, s.last_v
+            self._saved.append(s)
         s.last_t = t
         s.last_v = v
         self._sids.append(s.id)
@@ -503,13 +507,13 @@ class HeadAppender:
 
     def rollback(self) -> None:
         """Forget the queued samples (the series' newest accepted sample is restored)."""
-        for s, t, v in reversed(self._saved):
-            s.last_t, s.last_v = t, v
+        for s in self._saved:
+            if s.app_tok is self._tok:
+                s.last_t, s.last_v = s.prev_t, s.prev_v
         self._reset()
 
     def _reset(self) -> None:
-        for s, _, _ in self._saved:
-            s.app_tok = None
+        # A fresh token: series still pointing at the old one simply no longer match.
         self._tok = object()
         self._sids, self._ts, self._vs, self._sts = [], [], [], None
         self._saved = []

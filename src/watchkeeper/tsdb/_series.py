@@ -34,7 +34,8 @@ class MemSeries:
     evaluator a zero-copy view, so the head is numpy-backed without per-append copies.
     """
 
-    __slots__ = ("app_tok", "id", "labels", "last_t", "last_v", "sts", "ts", "vs")
+    __slots__ = ("app_tok", "id", "labels", "last_t", "last_v", "prev_t", "prev_v", "sts", "ts",
+                 "vs")
 
     def __init__(self, sid: int, labels: Labels) -> None:
         self.id = sid
@@ -47,6 +48,8 @@ class MemSeries:
         self.last_t = -(1 << 63)
         self.last_v = 0.0
         self.app_tok: object = None  # the appender that last touched last_t/last_v
+        self.prev_t = self.last_t  # last_t/last_v before that appender (for its rollback)
+        self.prev_v = 0.0
 
     def extend(self, ts: IntArray, vs: FloatArray, sts: IntArray | None) -> None:
         """Append a sorted run of samples newer than everything stored (one copy each)."""
