@@ -21,8 +21,9 @@ from ._ast import VectorSelector
 from ._engine import Engine, QueryResult
 from ._lexer import tokenize, unquote
 from ._parser import parse
+from ._scriptsyntax import check_annotations, is_st_line, parse_st_offsets
 
-__all__ = ["FileReport", "run_file", "run_script"]
+__all__ = ["FileReport", "check_annotations", "parse_st_line", "run_file", "run_script"]
 
 _LOAD = re.compile(r"^load(?:_(with_nhcb))?\s+(.+?)$")
 _INSTANT = re.compile(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
@@ -157,49 +158,10 @@ def _split_metric(line: str) -> tuple[dict[str, str], str]:
     return labels, line[i:]
 
 
-_ST_ITEM = re.compile(r"^(?P<base>[+-]?(?:0|(?:\d+(?:ms|[smhdwy]))+))"
-                      r"(?:(?P<sign>[+-])(?P<step>(?:\d+(?:ms|[smhdwy]))+))?(?:x(?P<n>\d+))?$")
-
-
-def _is_st_line(line: str) -> bool:
-    """``metric{...}@st <offsets>``: start timestamps for the next series line."""
-    head = line.split(" ", 1)[0] if "}" not in line else line[:line.index("}") + 4]
-    return head.rstrip().endswith("@st")
-
-
 def parse_st_line(line: str) -> tuple[dict[str, str], list[int | None]]:
-    """Offsets (ms, relative to each sample's time; ``None`` for ``_``) of an @st line."""
+    """``metric{...}@st <offsets>`` → the metric's labels and its ST offsets."""
     at = line.index("@st")
-    labels, _ = _split_metric(line[:at])
-    offs: list[int | None] = []
-    for item in line[at + 3:].split():
-        if item == "_":
-            offs.append(None)
-            continue
-        m = re.fullmatch(r"_x(\d+)", item)
-        if m:
-            offs.extend([None] * int(m.group(1)))
-            continue
-        m = _ST_ITEM.match(item)
-        if not m:
-            raise ValueError(f"invalid ST item {item!r}")
-        base = _signed_ms(m.group("base"))
-        step = parse_duration_ms(m.group("step")) if m.group("step") else 0
-        if m.group("sign") == "-":
-            step = -step
-        if m.group("n") is None:
-            if m.group("step"):
-                raise ValueError(f"expected 'x<count>' after step duration in {item!r}")
-            offs.append(base)
-        else:
-            offs.extend(base + step * i for i in range(int(m.group("n")) + 1))
-    return labels, offs
-
-
-def _signed_ms(text: str) -> int:
-    sign = -1 if text.startswith("-") else 1
-    body = text.lstrip("+-")
-    return 0 if body == "0" else sign * parse_duration_ms(body)
+    return _split_metric(line[:at])[0], parse_st_offsets(line[at + 3:])
 
 
 @dataclass
@@ -316,36 +278,6 @@ def _selectors(expr: str) -> list[VectorSelector]:
     return [n for n in _walk(tree) if isinstance(n, VectorSelector)]
 
 
-def _matches(how: str | None, what: str | None, text: str) -> bool:
-    if how == "msg":
-        return text == what
-    if how == "regex" and what is not None:
-        return re.search(what, text) is not None
-    return True  # a bare ``expect warn`` matches any annotation of its kind
-
-
-def check_annotations(expects: list[tuple[str, str | None, str | None]],
-                      warnings: list[str], infos: list[str]) -> str | None:
-    """Upstream promqltest rules: every expected annotation must be produced, and once a
-    kind is expected every produced annotation of that kind must match an expectation;
-    ``no_warn``/``no_info`` forbid the kind altogether."""
-    for kind, pool in (("warn", warnings), ("info", infos)):
-        wanted = [(how, what) for k, how, what in expects if k == kind]
-        if any(k == "no_" + kind for k, _, _ in expects) and pool:
-            return f"unexpected {kind} annotations: {pool}"
-        if not wanted:
-            continue
-        if not pool:
-            return f"expected {kind} annotations but none were found"
-        for how, what in wanted:
-            if not any(_matches(how, what, p) for p in pool):
-                return f"expected {kind} annotation matching {what!r}, found: {pool}"
-        for p in pool:
-            if not any(_matches(how, what, p) for how, what in wanted):
-                return f"unexpected {kind} annotation {p!r}"
-    return None
-
-
 def _check(ev: _Eval, res: QueryResult | None, err: Exception | None) -> str | None:
     """None on success, else the reason."""
     if ev.fail:
@@ -437,7 +369,7 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
             starts: dict[tuple[tuple[str, str], ...], list[int | None]] = {}
             pending_st: tuple[dict[str, str], list[int | None]] | None = None
             for line in body:
-                if _is_st_line(line):
+                if is_st_line(line):
                     pending_st = parse_st_line(line)
                     continue
                 if "{{" in line:
