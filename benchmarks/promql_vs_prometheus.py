@@ -9,10 +9,11 @@ samples/s and bytes per sample on disk and in memory.
 
 Usage: python benchmarks/promql_vs_prometheus.py [--series 1000 10000] [--repeat 3]
 
-Last recorded run (2-core shared VM, Prometheus 2.42, 2026-11-22): geometric mean of
-engine-time ratios 2.38x (1k series) and 2.54x (10k series); disk 2.0 bytes/sample
-(Prometheus 3.08); head memory 18.3-18.5 bytes/sample; ingest 190k-570k samples/s
-depending on machine load (other runs on the same box: 145k-245k).
+Last recorded runs (2-core shared VM, Prometheus 2.42, 2026-11-22, 5 runs, medians):
+engine-time ratio geometric mean 1.83x (1k series; runs 1.78-1.99) and 2.58x (10k; runs
+2.28-2.67); disk 2.0 bytes/sample (Prometheus 3.08); head memory 18.7-18.9 bytes/sample;
+ingest (fsync=interval) 1.13M-1.72M samples/s at 1k series, 520k-770k at 10k (head
+appends queued as packed rows and sealed into series in bulk; fsync off the append path).
 """
 
 from __future__ import annotations

@@ -98,3 +98,38 @@ def test_experimental_features_are_gated(db: TSDB, query: str) -> None:
 ])
 def test_ieee_edge_values_do_not_warn(db: TSDB, query: str) -> None:
     Engine(db).range(query, 0, 600, 60)  # warnings are errors in this suite
+
+
+def _delta_db() -> TSDB:
+    """A delta counter (each sample's ST is the previous sample's time), OTel style."""
+    db = TSDB()
+    app = db.appender()
+    for i in range(2, 17):
+        app.append(make_labels({"__name__": "delta_total"}), i * 60_000, 60.0,
+                   st=(i - 1) * 60_000)
+    app.commit()
+    return db
+
+
+def test_start_timestamps_are_opt_in() -> None:
+    db = _delta_db()
+    # Without the feature a delta series looks constant: no increase at all.
+    assert [s.v for s in Engine(db).instant("increase(delta_total[5m])", 600).vector] == [0.0]
+    eng = Engine(db, experimental=True, start_timestamps=True)
+    assert [s.v for s in eng.instant("increase(delta_total[5m])", 600).vector] == [300.0]
+    assert [s.v for s in eng.instant("irate(delta_total[5m])", 600).vector] == [1.0]
+    assert [s.v for s in eng.instant("resets(delta_total[5m])", 600).vector] == [4.0]
+    assert [s.v for s in eng.instant("start_timestamp(delta_total)", 600).vector] == [540.0]
+    assert eng.instant("start_timestamp(delta_total * 1)", 600).vector == []
+
+
+def test_start_time_overlap_is_a_positioned_warning() -> None:
+    db = TSDB()
+    app = db.appender()
+    for i, v in enumerate([60.0, 120.0, 180.0], start=2):
+        app.append(make_labels({"__name__": "c_total"}), i * 60_000, v, st=i * 60_000 - 120_000)
+    app.commit()
+    res = Engine(db, start_timestamps=True).instant("rate(c_total[3m])", 240)
+    assert res.warnings == ['PromQL warning: sample has start time that overlaps with previous '
+                            'sample timestamp for metric "c_total" (1:6)']
+    assert Engine(db).instant("rate(c_total[3m])", 240).warnings == []

@@ -79,6 +79,9 @@ class Engine:
         timeout: seconds before a query is aborted.
         subquery_step: default step (s) of ``[5m:]`` subqueries.
         experimental: enable experimental functions (``limitk``, ``mad_over_time``, ...).
+        start_timestamps: let ``rate``/``increase``/``irate``/``resets`` and
+            ``start_timestamp()`` use stored per-sample start timestamps (Prometheus'
+            experimental ``use-start-timestamps``; off by default there too).
 
     Example:
         >>> Engine(db).instant('sum(rate(http_requests_total[5m]))', 1_700_000_000)
@@ -86,13 +89,15 @@ class Engine:
 
     def __init__(self, storage: Any, *, lookback_delta: float = 300.0,
                  max_samples: int = 50_000_000, timeout: float = 120.0,
-                 subquery_step: float = 60.0, experimental: bool = False) -> None:
+                 subquery_step: float = 60.0, experimental: bool = False,
+                 start_timestamps: bool = False) -> None:
         self.storage = storage
         self.lookback_ms = round(lookback_delta * 1000)
         self.max_samples = max_samples
         self.timeout = timeout
         self.subquery_step_ms = round(subquery_step * 1000)
         self.experimental = experimental
+        self.start_timestamps = start_timestamps
 
     def _prepare(self, expr: str | Expr) -> tuple[Expr, str]:
         if isinstance(expr, str):
@@ -114,7 +119,8 @@ class Engine:
         querier = self.storage.querier() if hasattr(self.storage, "querier") else self.storage
         ev = Evaluator(querier, text, max_samples=self.max_samples,
                        deadline=time.monotonic() + self.timeout,
-                       subquery_step=self.subquery_step_ms, experimental=self.experimental)
+                       subquery_step=self.subquery_step_ms, experimental=self.experimental,
+                       start_timestamps=self.start_timestamps)
         ctx = Context(times, step, start, end, step, self.lookback_ms)
         # IEEE results (NaN, ±Inf) are PromQL semantics, not conditions to warn about.
         with np.errstate(all="ignore"):

@@ -55,13 +55,15 @@ class Evaluator:
     """Evaluates expressions against a querier; owns limits and annotations."""
 
     def __init__(self, querier: Any, query: str, *, max_samples: int, deadline: float,
-                 subquery_step: int, experimental: bool) -> None:
+                 subquery_step: int, experimental: bool, start_timestamps: bool = False
+                 ) -> None:
         self.querier = querier
         self.query = query
         self.max_samples = max_samples
         self.deadline = deadline
         self.subquery_step = subquery_step
         self.experimental = experimental
+        self.start_timestamps = start_timestamps
         self.samples = 0
 
     # --- helpers ------------------------------------------------------------------------
@@ -271,6 +273,48 @@ class Evaluator:
                     series.append(RangeSeries(dict(lbl), t_all[a:b], v_all[a:b]))
             self.count(len(t_all))
         return MatrixArg(series, eff, rng, ms.anchored, ms.smoothed, False, ctx.times)
+
+    def matrix_selector_st(self, ms: MatrixSelector, ctx: Context) -> MatrixArg:
+        """Like :meth:`matrix_selector`, keeping each sample's start timestamp."""
+        vs = ms.vs
+        eff = self.eff_times(vs.offset, vs.at, vs.at_mod, ctx)
+        rng = self.dur(ms.range, ctx)
+        if rng <= 0:
+            raise PromQLExecutionError(f"range must be positive, got {rng}ms")
+        series: list[RangeSeries] = []
+        if len(eff):
+            for sd in self.select(vs.matchers, int(eff.min()) - rng + 1, int(eff.max())):
+                keep = ~stale_mask(sd.values)
+                if not keep.any():
+                    continue
+                sts = sd.start_timestamps
+                series.append(RangeSeries(dict(sd.labels), sd.timestamps[keep],
+                                          sd.values[keep], False,
+                                          sts[keep] if sts is not None else None))
+                self.count(int(keep.sum()))
+        return MatrixArg(series, eff, rng, False, False, False, ctx.times)
+
+    def start_timestamps_of(self, vs: VectorSelector, ctx: Context) -> Vector:
+        """``start_timestamp(selector)``: the ST of the sample each step selects."""
+        eff = self.eff_times(vs.offset, vs.at, vs.at_mod, ctx)
+        if not len(eff) or not self.start_timestamps:
+            return []
+        lb = ctx.lookback
+        out: Vector = []
+        for sd in self.select(vs.matchers, int(eff.min()) - lb + 1, int(eff.max())):
+            if sd.start_timestamps is None:
+                sts = np.zeros(len(sd.timestamps), np.int64)
+            else:
+                sts = sd.start_timestamps
+            idx = np.searchsorted(sd.timestamps, eff, "right") - 1
+            ok = idx >= 0
+            idxc = np.where(ok, idx, 0)
+            ok &= sd.timestamps[idxc] > eff - lb
+            ok &= ~stale_mask(sd.values[idxc])
+            if ok.any():
+                self.count(int(ok.sum()))
+                out.append(Series(dict(sd.labels), sts[idxc] / 1000.0, ok, True))
+        return out
 
     def subquery(self, sq: SubqueryExpr, ctx: Context) -> MatrixArg:
         eff = self.eff_times(sq.offset, sq.at, sq.at_mod, ctx)

@@ -14,6 +14,7 @@ from ._ast import Call, MatrixSelector, ParenExpr, StringLiteral, SubqueryExpr, 
 from ._batched import BATCHED, eval_batched
 from ._histograms import histogram_fraction, histogram_quantile, histogram_quantiles
 from ._rangefuncs import RANGE_FUNCTIONS, eval_range_function
+from ._starttime import ST_FUNCTIONS
 from ._values import FloatArray, MatrixArg, Scalar, Series, Vector
 
 if TYPE_CHECKING:
@@ -110,6 +111,12 @@ def eval_call(ev: Evaluator, e: Call, ctx: Context) -> Value:
         if anyp.all():
             return []
         return [Series(absent_labels(_unwrap(e.args[0])), np.ones(n), ~anyp)]  # type: ignore[arg-type]
+    if name == "start_timestamp":
+        arg = _unwrap(e.args[0])
+        if isinstance(arg, VectorSelector):
+            return ev.start_timestamps_of(arg, ctx)
+        ev.eval_vector(e.args[0], ctx)
+        return []  # an expression's samples carry no start timestamps
     if name == "timestamp":
         arg = _unwrap(e.args[0])
         vec = ev.eval_vector(e.args[0], ctx)
@@ -224,8 +231,14 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     name = e.func
     idx = next(i for i, a in enumerate(e.args)
                if isinstance(_unwrap(a), MatrixSelector | SubqueryExpr))
-    m = ev.eval(e.args[idx], ctx)
-    assert isinstance(m, MatrixArg)
+    sel = _unwrap(e.args[idx])
+    if (ev.start_timestamps and name in ST_FUNCTIONS and isinstance(sel, MatrixSelector)
+            and not (sel.anchored or sel.smoothed)):
+        m = ev.matrix_selector_st(sel, ctx)
+    else:
+        val = ev.eval(e.args[idx], ctx)
+        assert isinstance(val, MatrixArg)
+        m = val
     scalars = [ev.eval_scalar(a, ctx).values for i, a in enumerate(e.args) if i != idx]
     n = ctx.n
     if name == "absent_over_time":
@@ -239,14 +252,35 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
         from ._eval import absent_labels
 
         return [Series(absent_labels(_unwrap(e.args[idx])), np.ones(n), ~anyp)]  # type: ignore[arg-type]
+    with_st = [s for s in m.series if s.sts is not None]
+    if with_st:
+        # Series stored with start timestamps take the per-window path; the others
+        # keep the vectorised one below.
+        from ._starttime import OverlapCounter, eval_with_st
+
+        overlaps = OverlapCounter()
+        st_res = []
+        for s in with_st:
+            assert s.sts is not None
+            vals, ok = eval_with_st(name, s, s.sts, m, overlaps)
+            if ok.any():
+                st_res.append((s, vals, ok))
+        ctx.warnings.extend(overlaps.messages(ev.pos_str(e.args[idx])))
+        m = MatrixArg([s for s in m.series if s.sts is None], m.ends, m.range_ms,
+                      m.anchored, m.smoothed, m.from_subquery, m.step_times)
+    else:
+        st_res = []
     if m.anchored or m.smoothed:
         from ._extended import eval_extended
 
         res = eval_extended(name, m, ctx.lookback)
+    elif not m.series:
+        res = []
     elif name in BATCHED:
         res = eval_batched(name, m)
     else:
         res = eval_range_function(name, m, scalars)
+    res = st_res + res
     keep_name = name in ("last_over_time", "first_over_time")
     if name == "quantile_over_time" and res:
         q = scalars[0]
@@ -259,8 +293,9 @@ def _range_call(ev: Evaluator, e: Call, ctx: Context) -> Vector:
     if name in ("rate", "increase") and res:
         for s, _, _ in res:
             metric = s.labels.get("__name__", "")
-            if not m.from_subquery and not metric.endswith(("_total", "_sum", "_count",
-                                                             "_bucket")):
+            # Subquery results count too (upstream checks the series it rates, whatever
+            # produced them), but only while they still carry a metric name.
+            if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
                 ctx.infos.append(
                     "PromQL info: metric might not be a counter, name does not end in "
                     f'_total/_sum/_count/_bucket: "{metric}" {ev.pos_str(e.args[idx])}')

@@ -21,8 +21,9 @@ from ._ast import VectorSelector
 from ._engine import Engine, QueryResult
 from ._lexer import tokenize, unquote
 from ._parser import parse
+from ._scriptsyntax import check_annotations, is_st_line, parse_st_offsets
 
-__all__ = ["FileReport", "run_file", "run_script"]
+__all__ = ["FileReport", "check_annotations", "parse_st_line", "run_file", "run_script"]
 
 _LOAD = re.compile(r"^load(?:_(with_nhcb))?\s+(.+?)$")
 _INSTANT = re.compile(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
@@ -157,6 +158,12 @@ def _split_metric(line: str) -> tuple[dict[str, str], str]:
     return labels, line[i:]
 
 
+def parse_st_line(line: str) -> tuple[dict[str, str], list[int | None]]:
+    """``metric{...}@st <offsets>`` → the metric's labels and its ST offsets."""
+    at = line.index("@st")
+    return _split_metric(line[:at])[0], parse_st_offsets(line[at + 3:])
+
+
 @dataclass
 class _Eval:
     line: int
@@ -285,18 +292,9 @@ def _check(ev: _Eval, res: QueryResult | None, err: Exception | None) -> str | N
     if err is not None:
         return f"unexpected error: {err}"
     assert res is not None
-    for kind, how, what in ev.expects:
-        pool = res.warnings if kind in ("warn", "no_warn") else res.infos
-        if kind.startswith("no_"):
-            if pool:
-                return f"unexpected {kind[3:]} annotation: {pool}"
-            continue
-        if not pool:
-            return f"expected {kind} annotation, got none"
-        if how == "msg" and what not in pool:
-            return f"expected {kind} {what!r}, got {pool}"
-        if how == "regex" and what is not None and not any(re.search(what, p) for p in pool):
-            return f"expected {kind} matching {what!r}, got {pool}"
+    reason = check_annotations(ev.expects, res.warnings, res.infos)
+    if reason is not None:
+        return reason
     if ev.expect_string is not None:
         if res.type != "string" or res.string is None or res.string[1] != ev.expect_string:
             return f"expected string {ev.expect_string!r}, got {res.type} {res.string}"
@@ -368,14 +366,28 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
             gap = _dur(m.group(2))
             app = db.appender()
             loaded: dict[tuple[tuple[str, str], ...], list[Point]] = {}
+            starts: dict[tuple[tuple[str, str], ...], list[int | None]] = {}
+            pending_st: tuple[dict[str, str], list[int | None]] | None = None
             for line in body:
-                if "@st" in line.split("{")[0].split(" ")[0] or re.match(r"^\S+@st\b", line):
+                if is_st_line(line):
+                    pending_st = parse_st_line(line)
                     continue
                 if "{{" in line:
                     nh_series.append(_split_metric(line)[0])
+                    pending_st = None
                     continue
                 labels, vals = parse_series_line(line)
-                loaded[make_labels(labels)] = vals
+                key = make_labels(labels)
+                loaded[key] = vals
+                if pending_st is not None:
+                    if pending_st[0] != labels:
+                        raise ValueError(f"line {lineno}: @st metric does not match the "
+                                         "following sample line metric")
+                    if len(pending_st[1]) != len(vals):
+                        raise ValueError(f"line {lineno}: @st line has {len(pending_st[1])} "
+                                         f"values but sample line has {len(vals)}")
+                    starts[key] = pending_st[1]
+                    pending_st = None
                 if m.group(1):
                     name = labels.get("__name__", "")
                     if name.endswith("_bucket"):
@@ -383,10 +395,13 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
                         nh["__name__"] = name[: -len("_bucket")]
                         nh_series.append(nh)
             for lb, vals in loaded.items():
+                offs = starts.get(lb)
                 for i, v in enumerate(vals):
                     if v is not None:
+                        off = offs[i] if offs is not None else None
+                        st = i * gap + off if off is not None else 0
                         with contextlib.suppress(WatchkeeperError):
-                            app.append(lb, i * gap, v)
+                            app.append(lb, i * gap, v, st)
             app.commit()
             continue
         if head.startswith("eval"):
@@ -399,7 +414,8 @@ def run_script(text: str, path: str = "<script>") -> FileReport:
             if ev.uses_nh or _hits(ev.expr, nh_series):
                 report.skipped += 1
                 continue
-            engine = Engine(db, experimental=True, max_samples=50_000_000)
+            engine = Engine(db, experimental=True, max_samples=50_000_000,
+                            start_timestamps=True)
             res: QueryResult | None = None
             err: Exception | None = None
             try:

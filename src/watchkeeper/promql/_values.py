@@ -44,6 +44,7 @@ class RangeSeries:
     ts: IntArray
     vs: FloatArray
     drop_name: bool = False
+    sts: IntArray | None = None  # start timestamps (0 = unknown), only when stored
 
 
 @dataclass

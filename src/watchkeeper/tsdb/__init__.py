@@ -5,8 +5,9 @@ compressed on-disk blocks, and retention. Readers use :class:`Querier`.
 """
 
 from ._api import Appender, Querier, Storage
+from ._appender import HeadAppender
 from ._block import Block
-from ._db import TSDB, HeadAppender, Stats
+from ._db import TSDB, Stats
 from ._labels import STALE_NAN, STALE_NAN_BITS, Labels, format_labels, is_stale_nan, make_labels
 from ._matchers import Matcher, MatchType
 from ._series import SeriesData, stale_mask

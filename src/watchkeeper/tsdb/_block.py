@@ -71,20 +71,52 @@ def _decode(blob: bytes, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return ts, vs.view(np.float64)
 
 
-def write_block(root: Path, series: Sequence[tuple[Labels, np.ndarray, np.ndarray]],
+def _encode_starts(ts: np.ndarray, sts: np.ndarray) -> bytes:
+    """Start timestamps as ``t - st + 1`` (0 = unknown): small, repetitive, compressible."""
+    rel = np.where(sts != 0, ts - sts + 1, 0).astype(np.int64)
+    return zlib.compress(_shuffle(rel.view(np.uint64)), 6)
+
+
+def _decode_starts(blob: bytes, ts: np.ndarray) -> np.ndarray:
+    n = len(ts)
+    try:
+        raw = zlib.decompress(blob)
+    except zlib.error as exc:
+        raise CorruptionError(f"block start timestamps unreadable: {exc}") from exc
+    if len(raw) != 8 * n:
+        raise CorruptionError("block start timestamps have the wrong length")
+    rel = _unshuffle(raw, n).view(np.int64)
+    return np.where(rel != 0, ts - rel + 1, 0)
+
+
+def write_block(root: Path, series: Sequence[tuple[Labels, np.ndarray, np.ndarray]]
+                | Sequence[tuple[Labels, np.ndarray, np.ndarray, np.ndarray | None]],
                 mint: int, maxt: int) -> Path:
-    """Write a block atomically (temp dir + rename) and fsync it."""
+    """Write a block atomically (temp dir + rename) and fsync it.
+
+    A series entry may carry a fourth item, its start timestamps; a ``starts`` file is
+    written only when some series has them.
+    """
     name = f"block-{mint:016d}-{maxt:016d}"
     tmp = root / (name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    blob, counts = _encode(series)
+    plain = [(x[0], x[1], x[2]) for x in series]
+    blob, counts = _encode(plain)
     (tmp / "chunks").write_bytes(blob)
+    files = ["chunks", "meta.json"]
+    if any(len(x) > 3 and x[3] is not None for x in series):
+        ts_all = np.concatenate([x[1] for x in series]).astype(np.int64)
+        sts_all = np.concatenate([x[3] if len(x) > 3 and x[3] is not None
+                                  else np.zeros(len(x[1]), np.int64) for x in series])
+        (tmp / "starts").write_bytes(_encode_starts(ts_all, sts_all))
+        files.append("starts")
+    series = plain
     meta = {"mint": mint, "maxt": maxt, "series": [[list(map(list, lb)), c]
                                                   for (lb, _, _), c in zip(series, counts,
                                                                            strict=True)]}
     (tmp / "meta.json").write_text(json.dumps(meta))
-    for f in ("chunks", "meta.json"):
+    for f in files:
         fd = os.open(tmp / f, os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)
@@ -110,6 +142,7 @@ class Block:
         for i, lb in enumerate(self.labels):
             self.index.add(i, lb)
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._starts: np.ndarray | None = None
 
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.iterdir())
@@ -119,6 +152,9 @@ class Block:
             ts, vs = _decode((self.path / "chunks").read_bytes(), self.counts)
             offsets = np.cumsum([0, *self.counts])
             self._data = (ts, vs, offsets)
+            starts = self.path / "starts"
+            if starts.exists():
+                self._starts = _decode_starts(starts.read_bytes(), ts)
         return self._data
 
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
@@ -134,5 +170,7 @@ class Block:
             lo = int(np.searchsorted(t, mint, "left"))
             hi = int(np.searchsorted(t, maxt, "right"))
             if hi > lo:
-                out.append(SeriesData(self.labels[i], t[lo:hi], vs[off[i] + lo:off[i] + hi]))
+                a, b = off[i] + lo, off[i] + hi
+                sts = self._starts[a:b] if self._starts is not None else None
+                out.append(SeriesData(self.labels[i], t[lo:hi], vs[a:b], sts))
         return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import shutil
-import struct
 import threading
 from array import array
 from collections.abc import Sequence
@@ -13,17 +12,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import DuplicateSampleError, OutOfOrderSampleError
+from ._appender import HeadAppender
 from ._block import Block, write_block
 from ._index import Index
 from ._labels import Labels
 from ._matchers import Matcher
 from ._series import MemSeries, SeriesData
-from ._wal import SAMPLE_DTYPE, SAMPLES_RECORD, SERIES_RECORD, WAL, FsyncPolicy
+from ._wal import (
+    SAMPLE_DTYPE,
+    SAMPLES_RECORD,
+    SERIES_RECORD,
+    ST_SAMPLE_DTYPE,
+    WAL,
+    FsyncPolicy,
+)
 
 __all__ = ["TSDB", "Stats"]
 
-_F64 = struct.Struct("<d")
 
 
 @dataclass
@@ -72,6 +77,8 @@ class TSDB:
         self._blocks: list[Block] = []
         self._wal: WAL | None = None
         self._horizon = -(1 << 62)  # data older than this is past retention
+        self._pending: list[np.ndarray] = []  # packed rows (WAL dtypes) not yet sealed
+        self._pending_rows = 0
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._open_disk()
@@ -84,20 +91,14 @@ class TSDB:
                 shutil.rmtree(d, ignore_errors=True)
             else:
                 self._blocks.append(Block(d))
-        ids: dict[int, MemSeries] = {}
         for kind, payload in WAL.replay(self.path):
             if kind == SERIES_RECORD:
                 rec: tuple[int, Labels] = payload  # type: ignore[assignment]
-                ids[rec[0]] = self._get_or_create(rec[1], rec[0])
+                self._get_or_create(rec[1], rec[0])
             elif kind == SAMPLES_RECORD:
                 arr: np.ndarray = payload  # type: ignore[assignment]
-                for sid, t, v in zip(arr["id"].tolist(), arr["t"].tolist(),
-                                     arr["v"].tolist(), strict=True):
-                    s = ids.get(sid)
-                    if s is not None and t > s.last_t:
-                        s.ts.append(t)
-                        s.vs.append(v)
-                        s.last_t = t
+                self._push(arr)
+        self._seal()
         self._wal = WAL(self.path, self.fsync)
 
     def close(self) -> None:
@@ -115,41 +116,52 @@ class TSDB:
     def _get_or_create(self, labels: Labels, sid: int | None = None) -> MemSeries:
         s = self._by_labels.get(labels)
         if s is None:
-            if sid is None:
-                sid = self._next_id
-            self._next_id = max(self._next_id, sid + 1)
-            s = MemSeries(sid, labels)
-            self._series[sid] = s
-            self._by_labels[labels] = s
-            self._index.add(sid, labels)
+            s = MemSeries(self._new_id() if sid is None else sid, labels)
+            self._register(s)
         return s
+
+    def _new_id(self) -> int:
+        with self._lock:
+            sid = self._next_id
+            self._next_id += 1
+            return sid
+
+    def _register(self, s: MemSeries) -> None:
+        self._next_id = max(self._next_id, s.id + 1)
+        self._series[s.id] = s
+        self._by_labels[s.labels] = s
+        self._index.add(s.id, s.labels)
 
     def appender(self) -> HeadAppender:
         return HeadAppender(self)
 
-    def _commit(self, labels: list[Labels], ts: list[int], vs: list[float]) -> None:
+    def _commit(self, sids: list[int], ts: list[int], vs: list[float],
+                sts: list[int] | None, new: list[MemSeries]) -> None:
         with self._lock:
             new_series: list[tuple[int, Labels]] = []
-            refs: list[MemSeries] = []
-            by_labels = self._by_labels
-            for lb in labels:
-                sr = by_labels.get(lb)
-                if sr is None:
-                    sr = self._get_or_create(lb)
-                    new_series.append((sr.id, lb))
-                refs.append(sr)
+            sid_arr = np.array(sids, dtype=np.int64)
+            for sr in new:
+                have = self._by_labels.get(sr.labels)
+                if have is None:
+                    self._register(sr)
+                    new_series.append((sr.id, sr.labels))
+                else:
+                    # Another appender created the same series first: use its id.
+                    sid_arr[sid_arr == sr.id] = have.id
+                    have.last_t, have.last_v = max(have.last_t, sr.last_t), sr.last_v
+            # One packed row per sample: the WAL record and the queued head data at once.
+            rows = np.empty(len(ts), dtype=SAMPLE_DTYPE if sts is None else ST_SAMPLE_DTYPE)
+            rows["id"] = sid_arr
+            rows["t"] = ts
+            rows["v"] = vs
+            if sts is not None:
+                rows["st"] = sts
             if self._wal is not None:
-                rows = np.empty(len(ts), dtype=SAMPLE_DTYPE)
-                rows["id"] = [sr.id for sr in refs]
-                rows["t"] = ts
-                rows["v"] = vs
                 self._wal.log(new_series, rows)
-            for sr, t, v in zip(refs, ts, vs, strict=True):
-                sr.ts.append(t)
-                sr.vs.append(v)
-                sr.last_t = t
+            self._push(rows)
             self.stats.samples_appended += len(ts)
-            lo, hi = min(ts), max(ts)
+            t_col = rows["t"]
+            lo, hi = int(t_col.min()), int(t_col.max())
             self._head_mint = lo if self._head_mint is None else min(self._head_mint, lo)
             self._newest = max(self._newest, hi)
             # Like Prometheus: once the head spans 1.5 block ranges, cut the oldest block.
@@ -157,26 +169,63 @@ class TSDB:
                     and self._newest - self._head_mint > self.block_range_ms * 3 // 2):
                 self.compact()
 
-    def _check(self, labels: Labels, t: int, v: float,
-               last: dict[Labels, tuple[int, float]]) -> bool:
-        """Validate order; returns False for an exact duplicate (silently dropped)."""
-        prev = last.get(labels)
-        if prev is None:
-            s = self._by_labels.get(labels)
-            if s is None or s.last_t == -(1 << 63):
-                return True
-            if t > s.last_t:
-                return True
-            prev = (s.last_t, s.vs[-1])
-        if t > prev[0]:
-            return True
-        if t < prev[0]:
-            self.stats.out_of_order_rejected += 1
-            raise OutOfOrderSampleError(f"out of order sample at t={t} for {labels}")
-        if _F64.pack(v) == _F64.pack(prev[1]):
-            return False
-        self.stats.duplicate_rejected += 1
-        raise DuplicateSampleError(f"duplicate sample for timestamp t={t} for {labels}")
+    def _push(self, rows: np.ndarray) -> None:
+        """Queue a commit's packed rows; per-series arrays are filled in bulk by
+        :meth:`_seal`, so a scrape costs a few numpy calls instead of one Python
+        operation per series."""
+        self._pending.append(rows)
+        self._pending_rows += len(rows)
+        if self._pending_rows >= max(1 << 16, 32 * len(self._series)):
+            self._seal()
+
+    def _seal(self) -> None:
+        """Move queued samples into their series (one stable sort by series id)."""
+        if not self._pending:
+            return
+        pend, self._pending, self._pending_rows = self._pending, [], 0
+        with_st = any(p.dtype == ST_SAMPLE_DTYPE for p in pend)
+        if with_st and not all(p.dtype == ST_SAMPLE_DTYPE for p in pend):
+            pend = [p if p.dtype == ST_SAMPLE_DTYPE else _with_st(p) for p in pend]
+        rows = pend[0] if len(pend) == 1 else np.concatenate(pend)
+        sids = rows["id"]
+        order = np.argsort(sids, kind="stable")
+        rows = rows[order]
+        sids, ts, vs = rows["id"], rows["t"], rows["v"]
+        sts = rows["st"] if with_st else None
+        cuts = np.flatnonzero(sids[1:] != sids[:-1]) + 1
+        starts_a = np.concatenate([[0], cuts]).astype(np.int64)
+        ends_a = np.concatenate([cuts, [len(sids)]]).astype(np.int64)
+        # Runs that are not strictly increasing (only racing appenders produce them).
+        same = sids[1:] == sids[:-1]
+        bad = set(sids[1:][same & (ts[1:] <= ts[:-1])].tolist())
+        series = self._series
+        # Per series only memoryview slices and array.frombytes: no numpy call per series.
+        t_mv = memoryview(np.ascontiguousarray(ts).tobytes())
+        v_mv = memoryview(np.ascontiguousarray(vs).tobytes())
+        st_mv = memoryview(np.ascontiguousarray(sts).tobytes()) if sts is not None else None
+        for sid, a, b, first, run_t, run_v in zip(
+                sids[starts_a].tolist(), starts_a.tolist(), ends_a.tolist(),
+                ts[starts_a].tolist(), ts[ends_a - 1].tolist(), vs[ends_a - 1].tolist(),
+                strict=True):
+            s = series.get(sid)
+            if s is None:
+                continue
+            if sid in bad or (s.ts and first <= s.ts[-1]):
+                # Keep the samples that extend the series in order, count the rest.
+                t_run, v_run = ts[a:b], vs[a:b]
+                keep = _increasing(t_run, s.ts[-1] if s.ts else -(1 << 63))
+                self.stats.out_of_order_rejected += int((~keep).sum())
+                if keep.any():
+                    s.extend(t_run[keep], v_run[keep],
+                             sts[a:b][keep] if sts is not None else None)
+                    s.last_t = max(s.last_t, int(t_run[keep][-1]))
+                continue
+            s.ts.frombytes(t_mv[8 * a:8 * b])
+            s.vs.frombytes(v_mv[8 * a:8 * b])
+            if s.sts is not None or st_mv is not None:
+                s.extend_st(st_mv[8 * a:8 * b] if st_mv is not None else None, b - a)
+            if run_t > s.last_t:
+                s.last_t, s.last_v = run_t, run_v
 
     # --- reading -----------------------------------------------------------------------
     def querier(self) -> TSDB:
@@ -185,6 +234,7 @@ class TSDB:
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[SeriesData]:
         mint = max(mint, self._horizon)
         with self._lock:
+            self._seal()
             parts: dict[Labels, list[SeriesData]] = {}
             for b in self._blocks:
                 for sd in b.select(matchers, mint, maxt):
@@ -193,7 +243,8 @@ class TSDB:
                 s = self._series[sid]
                 ts, vs = s.range(mint, maxt)
                 if len(ts):
-                    parts.setdefault(s.labels, []).append(SeriesData(s.labels, ts, vs))
+                    parts.setdefault(s.labels, []).append(
+                        SeriesData(s.labels, ts, vs, s.range_st(mint, maxt)))
         out = []
         for labels in sorted(parts):
             chunks = parts[labels]
@@ -202,10 +253,16 @@ class TSDB:
             else:
                 ts = np.concatenate([c.timestamps for c in chunks])
                 vs = np.concatenate([c.values for c in chunks])
+                sts = None
+                if any(c.start_timestamps is not None for c in chunks):
+                    sts = np.concatenate([c.start_timestamps if c.start_timestamps is not None
+                                          else np.zeros(len(c.timestamps), np.int64)
+                                          for c in chunks])
                 order = np.argsort(ts, kind="stable")
                 ts, vs = ts[order], vs[order]
                 keep = np.concatenate([[True], np.diff(ts) > 0])
-                out.append(SeriesData(labels, ts[keep], vs[keep]))
+                out.append(SeriesData(labels, ts[keep], vs[keep],
+                                      sts[order][keep] if sts is not None else None))
         return out
 
     def select_concat(self, matchers: Sequence[Matcher], mint: int, maxt: int
@@ -216,6 +273,8 @@ class TSDB:
         """
         mint = max(mint, self._horizon)
         if self._blocks:
+            with self._lock:
+                self._seal()
             data = self.select(matchers, mint, maxt)
             lens = np.fromiter((len(d.timestamps) for d in data), np.int64, len(data))
             if not data:
@@ -227,6 +286,7 @@ class TSDB:
         labels: list[Labels] = []
         counts: list[int] = []
         with self._lock:
+            self._seal()
             chosen = sorted((self._series[i] for i in self._index.select(matchers)),
                             key=lambda s: s.labels)
             for s in chosen:
@@ -265,11 +325,15 @@ class TSDB:
         return sorted(vals)
 
     def max_time(self) -> int | None:
-        ts = [s.last_t for s in self._series.values() if len(s)]
+        with self._lock:
+            self._seal()
+        ts = [s.ts[-1] for s in self._series.values() if len(s)]
         ts += [b.maxt for b in self._blocks]
         return max(ts) if ts else None
 
     def head_samples(self) -> int:
+        with self._lock:
+            self._seal()
         return sum(len(s) for s in self._series.values())
 
     # --- compaction and retention ------------------------------------------------------
@@ -280,12 +344,13 @@ class TSDB:
             if newest is None or self.path is None:
                 return None
             cut = newest + 1 if all_data else newest - self.block_range_ms
+            self._seal()
             series = []
             mint, maxt = None, None
             for s in self._series.values():
                 ts, vs = s.range(-(1 << 62), cut - 1)
                 if len(ts):
-                    series.append((s.labels, ts, vs))
+                    series.append((s.labels, ts, vs, s.range_st(-(1 << 62), cut - 1)))
                     mint = int(ts[0]) if mint is None else min(mint, int(ts[0]))
                     maxt = int(ts[-1]) if maxt is None else max(maxt, int(ts[-1]))
             if not series or mint is None or maxt is None:
@@ -306,14 +371,20 @@ class TSDB:
         assert self._wal is not None
         self._wal.close()
         live = [(s.id, s.labels) for s in self._series.values()]
+        self._seal()
         live_series = [s for s in self._series.values() if len(s)]
-        samples = np.empty(sum(len(s) for s in live_series), SAMPLE_DTYPE)
+        with_st = any(s.sts is not None for s in live_series)
+        samples = np.empty(sum(len(s) for s in live_series),
+                           ST_SAMPLE_DTYPE if with_st else SAMPLE_DTYPE)
         pos = 0
         for s in live_series:
             n = len(s)
             samples["id"][pos:pos + n] = s.id
             samples["t"][pos:pos + n] = np.frombuffer(s.ts, np.int64)
             samples["v"][pos:pos + n] = np.frombuffer(s.vs, np.float64)
+            if with_st:
+                samples["st"][pos:pos + n] = (np.frombuffer(s.sts, np.int64)
+                                              if s.sts is not None else 0)
             pos += n
         WAL.rewrite(self.path, live, samples, self.fsync)
         self._wal = WAL(self.path, self.fsync)
@@ -327,6 +398,7 @@ class TSDB:
                 self._horizon = max(self._horizon, horizon)
                 for b in [b for b in self._blocks if b.maxt < horizon]:
                     self._drop_block(b)
+                self._seal()
                 for s in self._series.values():
                     s.truncate_before(horizon)
             if self.retention_bytes is not None:
@@ -347,30 +419,19 @@ class TSDB:
         return list(self._blocks)
 
 
-class HeadAppender:
-    """Buffers samples for one commit; validation happens at append time."""
+def _with_st(rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(rows), dtype=ST_SAMPLE_DTYPE)
+    for f in ("id", "t", "v"):
+        out[f] = rows[f]
+    return out
 
-    def __init__(self, db: TSDB) -> None:
-        self._db = db
-        self._labels: list[Labels] = []
-        self._ts: list[int] = []
-        self._vs: list[float] = []
-        self._last: dict[Labels, tuple[int, float]] = {}
 
-    def append(self, labels: Labels, t: int, v: float) -> None:
-        """Queue one sample; raises OutOfOrderSampleError / DuplicateSampleError."""
-        if self._db._check(labels, t, v, self._last):
-            self._labels.append(labels)
-            self._ts.append(t)
-            self._vs.append(v)
-            self._last[labels] = (t, v)
-
-    def commit(self) -> None:
-        """Log to the WAL (fsync per policy) and make the samples visible."""
-        if self._ts:
-            self._db._commit(self._labels, self._ts, self._vs)
-        self.rollback()
-
-    def rollback(self) -> None:
-        self._labels, self._ts, self._vs = [], [], []
-        self._last = {}
+def _increasing(ts: np.ndarray, after: int) -> np.ndarray:
+    """Mask of samples that keep ``ts`` strictly increasing after ``after``."""
+    keep = np.zeros(len(ts), dtype=bool)
+    last = after
+    for i, t in enumerate(ts.tolist()):
+        if t > last:
+            keep[i] = True
+            last = t
+    return keep

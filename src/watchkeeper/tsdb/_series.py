@@ -24,6 +24,7 @@ class SeriesData:
     labels: Labels
     timestamps: IntArray
     values: FloatArray
+    start_timestamps: IntArray | None = None  # per-sample start time (0 = unknown)
 
 
 class MemSeries:
@@ -33,15 +34,52 @@ class MemSeries:
     evaluator a zero-copy view, so the head is numpy-backed without per-append copies.
     """
 
-    __slots__ = ("id", "labels", "last_bits", "last_t", "ts", "vs")
+    __slots__ = ("app_tok", "id", "labels", "last_t", "last_v", "prev_t", "prev_v", "sts", "ts",
+                 "vs")
 
     def __init__(self, sid: int, labels: Labels) -> None:
         self.id = sid
         self.labels = labels
         self.ts: array[int] = array("q")
         self.vs: array[float] = array("d")
+        self.sts: array[int] | None = None  # start timestamps, only once one was given
+        # Newest accepted sample (including ones an open appender holds): what the next
+        # append is checked against, without a per-appender dictionary lookup.
         self.last_t = -(1 << 63)
-        self.last_bits = 0
+        self.last_v = 0.0
+        self.app_tok: object = None  # the appender that last touched last_t/last_v
+        self.prev_t = self.last_t  # last_t/last_v before that appender (for its rollback)
+        self.prev_v = 0.0
+
+    def extend(self, ts: IntArray, vs: FloatArray, sts: IntArray | None) -> None:
+        """Append a sorted run of samples newer than everything stored (one copy each)."""
+        n_before = len(self.ts)
+        self.ts.frombytes(ts.tobytes())
+        self.vs.frombytes(vs.tobytes())
+        if sts is not None and (self.sts is not None or sts.any()):
+            if self.sts is None:
+                self.sts = array("q", bytes(8 * n_before))
+            self.sts.frombytes(sts.tobytes())
+        elif self.sts is not None:
+            self.sts.frombytes(bytes(8 * len(ts)))
+
+    def extend_st(self, sts: memoryview | None, n: int) -> None:
+        """Start timestamps for ``n`` samples just appended (``None``: all unknown)."""
+        if sts is not None and (self.sts is not None or any(sts.cast("q"))):
+            if self.sts is None:
+                self.sts = array("q", bytes(8 * (len(self.ts) - n)))
+            self.sts.frombytes(sts)
+        elif self.sts is not None:
+            self.sts.frombytes(bytes(8 * n))
+
+    def range_st(self, mint: int, maxt: int) -> IntArray | None:
+        """Start timestamps aligned with :meth:`range` (None when never stored)."""
+        if self.sts is None or not self.ts:
+            return None
+        ts = self.ts
+        lo = 0 if ts[0] >= mint else bisect.bisect_left(ts, mint)
+        hi = len(ts) if ts[-1] <= maxt else bisect.bisect_right(ts, maxt)
+        return np.frombuffer(self.sts[lo:hi], dtype=np.int64) if hi > lo else None
 
     def arrays(self) -> tuple[IntArray, FloatArray]:
         """Zero-copy numpy views (valid until the next append reallocates)."""
@@ -73,6 +111,8 @@ class MemSeries:
             del ts
             del self.ts[:cut]
             del self.vs[:cut]
+            if self.sts is not None:
+                del self.sts[:cut]
         return cut
 
     def __len__(self) -> int:
