@@ -205,3 +205,22 @@ async def test_fastapi_builtin_tracing_runs_only_when_asked_for() -> None:
         await client.get("/items/1")
     # FastAPI's own tracer adds its spans: the double cost the default avoids.
     assert len(traces.finished_spans()) > 2
+
+
+async def test_a_later_init_turning_tracing_off_stops_spans() -> None:
+    from opentelemetry import trace
+
+    app = _app()
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"],
+                                        "trace_id_header": "X-Trace-Id"})
+    async with _client(app) as client:
+        before = await client.get("/items/1")
+        assert before.json()["trace"] is not None
+        watchkeeper.init(metrics=NO_CLIENT_PATCH, traces={"enabled": False})
+        assert traces.current() is None
+        after = await client.get("/items/2")
+    assert "x-trace-id" not in after.headers
+    assert after.json()["trace"] is None
+    # The global provider cannot be unset, but it records nothing any more.
+    with trace.get_tracer("user").start_as_current_span("user span") as span:
+        assert not span.is_recording()

@@ -1,4 +1,5 @@
-"""SQLAlchemy: database operation metrics from engine events, table from the statement.
+"""SQLAlchemy: database operation metrics and spans from engine events, table from the
+statement.
 
 The operation and table are read from the SQL text with one cheap regex; parameters are
 never looked at.
@@ -11,6 +12,7 @@ from time import perf_counter
 from typing import Any
 
 from ..metrics import db_pool_status, record_db_operation
+from ..traces._db import end_db_span, start_db_span
 
 __all__ = ["instrument_sqlalchemy", "statement_summary"]
 
@@ -43,26 +45,32 @@ def instrument_sqlalchemy(engine: Any, *, pool_name: str | None = None) -> None:
     sync_engine = getattr(engine, "sync_engine", engine)
     system = sync_engine.dialect.name
     name = pool_name or sync_engine.url.database or system
+    address, port = sync_engine.url.host, sync_engine.url.port
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        conn.info.setdefault(_START_KEY, []).append(perf_counter())
+        operation, table = statement_summary(statement)
+        span = start_db_span(system, statement, operation, table,
+                             address=address, port=port)
+        conn.info.setdefault(_START_KEY, []).append((perf_counter(), operation, table, span))
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         starts = conn.info.get(_START_KEY)
         if not starts:
             return
-        operation, table = statement_summary(statement)
-        record_db_operation(operation, table, perf_counter() - starts.pop(), "ok", system)
+        started, operation, table, span = starts.pop()
+        record_db_operation(operation, table, perf_counter() - started, "ok", system)
+        end_db_span(span)
 
     @event.listens_for(sync_engine, "handle_error")
     def _error(context: Any) -> None:
         starts = context.connection.info.get(_START_KEY) if context.connection else None
         if not starts:
             return
-        operation, table = statement_summary(context.statement or "")
-        record_db_operation(operation, table, perf_counter() - starts.pop(), "error", system)
+        started, operation, table, span = starts.pop()
+        record_db_operation(operation, table, perf_counter() - started, "error", system)
+        end_db_span(span, context.original_exception)
 
     pool = sync_engine.pool
 

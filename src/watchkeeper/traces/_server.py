@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._http_types import EndpointResponse, RequestRecord
 from ._active import activate, deactivate
+from ._setup import current
 
 if TYPE_CHECKING:
     from ..config import TracesSettings
@@ -41,6 +42,7 @@ class ServerSpanHook:
         from opentelemetry import propagate
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
+        self._state = state
         self._tracer = state.tracer
         self._extract = propagate.extract
         # With the default W3C propagators, a request without their headers has nothing to
@@ -55,6 +57,12 @@ class ServerSpanHook:
         self._header = settings.trace_id_header
 
     def on_request(self, record: RequestRecord) -> EndpointResponse | None:
+        state = self._state
+        if not state.live:  # a later init() reconfigured tracing or turned it off
+            fresh = current()
+            if fresh is None:
+                return None
+            self._state, self._tracer = fresh, fresh.tracer
         if self._w3c_only and record.header("traceparent") is None and \
                 record.header("baggage") is None:
             parent = None

@@ -59,6 +59,7 @@ class TracingState:
     processors: list[BoundedBatchProcessor] = field(default_factory=list)
     memory: Any = None
     owned: bool = True
+    live: bool = True
 
     @property
     def dropped(self) -> int:
@@ -88,6 +89,7 @@ def configure(settings: Settings, redactor: Redactor | None = None,
         if old is not None:
             _retire(old)
         if not tracing_wanted(traces):
+            _silence()
             return None
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider as SdkProvider
@@ -127,7 +129,20 @@ def configure(settings: Settings, redactor: Redactor | None = None,
         return _state
 
 
+def _silence() -> None:
+    """Tracing off: the OpenTelemetry global cannot be unset, so the provider we own
+    samples nothing (user spans become non-recording, nothing is exported); a provider the
+    app owns keeps its own sampler and processors, it only loses ours."""
+    if _sampler is not None:
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+        _sampler.delegate = ALWAYS_OFF
+    if _switch is not None:
+        _switch.processors = ()
+
+
 def _retire(state: TracingState) -> None:
+    state.live = False
     for processor in state.processors:
         try:
             processor.shutdown()
@@ -152,6 +167,7 @@ def shutdown() -> None:
         state, _state = _state, None
         if state is not None:
             _retire(state)
+        _silence()
 
 
 # -- resource ------------------------------------------------------------------------------
