@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ._normalise import normalise, normalise_query
-from ._patterns import CompiledPattern, Engine, compile_pattern
+from ._patterns import CompiledPattern, Engine, compile_pattern, stdlib_pattern
 from ._rules import Rule
 
 __all__ = ["Finding", "Inspector"]
@@ -89,7 +89,7 @@ class Inspector:
     def inspect_text(self, location: str, text: str) -> tuple[Finding, ...]:
         """Findings in already-normalised ``text``."""
         combined, applicable = self._for(location)
-        if combined is None or combined.search(text) is None:
+        if combined is None or not combined.test(text):
             return ()
         out = []
         for compiled in applicable:
@@ -183,6 +183,4 @@ def _json_strings(raw: bytes, limit: int) -> list[str] | None:
 def _compile_trusted(source: str, engine: Engine) -> CompiledPattern:
     if engine == "re2":
         return compile_pattern("<combined>", source, engine)
-    import re
-
-    return CompiledPattern(source, engine, re.compile(source, re.IGNORECASE).search)
+    return stdlib_pattern(source)
