@@ -106,7 +106,7 @@ def _re2_test(compiled: Any) -> Callable[[str], bool]:
     search = compiled.search
     try:
         match = compiled._regexp.Match
-        anchor = _re2._re2.RE2.Anchor.UNANCHORED  # type: ignore[union-attr]
+        anchor = _re2._re2.RE2.Anchor.UNANCHORED
 
         def test(text: str) -> bool:
             data = text.encode("utf-8", "replace")
