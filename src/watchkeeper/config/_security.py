@@ -167,6 +167,9 @@ class SecuritySettings(BaseModel):
     # Serve /health/compliance. Off by default: it tells whoever asks how the service is
     # defended, and verifying the audit chain reads the whole file on every call.
     compliance_endpoint: bool = False
+    # How a client IP or user name appears in incident alerts: a stable short digest
+    # (groups across replicas without shipping the address), in clear, or not at all.
+    alert_subject: Literal["hash", "plain", "omit"] = "hash"
     audit: AuditSettings = Field(default_factory=AuditSettings)
     brute_force: BruteForceSettings = Field(default_factory=BruteForceSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)

@@ -8,12 +8,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ..config import SecuritySettings
 from ._abuse import Blocklist, WindowCounter
 from ._audit import AuditLog
 from ._clients import ClientResolver, NetworkSet
+from ._incidents import SinkDispatcher, incident_alerts
 from ._inspect import Finding, Inspector
 from ._metrics import SecurityMetrics
 from ._patterns import re2_available, resolve_engine
@@ -60,8 +62,12 @@ class Guard:
 
     def __init__(self, settings: SecuritySettings, registry: Any, *,
                  clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time,
+                 service: str = "unknown_service", environment: str = "") -> None:
         self.settings = settings
+        self.service = service
+        self.environment = environment
+        self.dispatcher: SinkDispatcher | None = None
         self.registry = registry
         self.block_mode = settings.mode == "block"
         self.inspector = Inspector(build_rules(settings), resolve_engine(settings.engine),
@@ -82,6 +88,7 @@ class Guard:
         self.by_token = (WindowCounter(brute.token_rate_threshold, brute.window, clock)
                          if brute.enabled and brute.token_rate_threshold else None)
         audit = settings.audit
+        self.wall_clock = wall_clock
         self.audit = (AuditLog(audit.path, retention=audit.retention, fsync=audit.fsync,
                                clock=wall_clock) if audit.enabled else None)
         if self.audit is not None:
@@ -192,6 +199,12 @@ class Guard:
                 callback(incident)
             except Exception:
                 self.registry.internal_error("security_incident_callback")
+        dispatcher = self.dispatcher
+        if dispatcher is not None:
+            now = datetime.fromtimestamp(self.wall_clock(), UTC)
+            dispatcher.submit(lambda: incident_alerts(
+                incident, service=self.service, environment=self.environment,
+                subject_policy=self.settings.alert_subject, now=now))
         return incident
 
     def refresh_gauges(self) -> None:
