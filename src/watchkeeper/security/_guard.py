@@ -106,10 +106,10 @@ class Guard:
         limits = self.settings.rate_limits
         redis = None
         if not limits.storage.startswith("memory://"):
-            from ._redis_limits import SyncedWindows
+            from ._redis_limits import RedisLimits
 
-            redis = SyncedWindows(limits.storage, limits.sync_interval,
-                                  on_error=lambda: self.registry.internal_error("rate_limit"))
+            redis = RedisLimits(limits.storage, limits.sync_interval,
+                                on_error=lambda: self.registry.internal_error("rate_limit"))
         return RateLimiter(limits, redis=redis, clock=clock)
 
     # -- audit ---------------------------------------------------------------------------
