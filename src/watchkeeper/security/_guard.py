@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import SecuritySettings
 from ._abuse import Blocklist, WindowCounter
@@ -21,6 +21,9 @@ from ._metrics import SecurityMetrics
 from ._patterns import re2_available, resolve_engine
 from ._ratelimit import RateLimiter
 from ._rules import SHIPPED_RULES, Rule
+
+if TYPE_CHECKING:
+    from ._shared_abuse import SharedAbuse
 
 __all__ = ["Guard", "Incident", "IncidentCallback"]
 
@@ -96,6 +99,7 @@ class Guard:
                 self.audit.prune()
             except OSError:
                 _log.exception("could not apply the audit log retention")
+        self.shared = self._shared_abuse()
         self.limiter = self._limiter(clock) if settings.rate_limits.rules and \
             settings.rate_limits.enabled else None
         self.callbacks: list[IncidentCallback] = []
@@ -111,6 +115,43 @@ class Guard:
             redis = RedisLimits(limits.storage, limits.sync_interval,
                                 on_error=lambda: self.registry.internal_error("rate_limit"))
         return RateLimiter(limits, redis=redis, clock=clock)
+
+    def _shared_abuse(self) -> SharedAbuse | None:
+        brute = self.settings.brute_force
+        storage = brute.storage or self.settings.rate_limits.storage
+        if not brute.enabled or storage.startswith("memory://"):
+            return None
+        from ._shared_abuse import SharedAbuse
+
+        return SharedAbuse(storage, window=brute.window, threshold=brute.threshold,
+                           sync_interval=brute.sync_interval,
+                           on_crossed=self._shared_crossed,
+                           on_blocked=self._shared_blocked, on_fallback=self._fallback,
+                           on_error=lambda: self.registry.internal_error("brute_force"))
+
+    def _counter(self, kind: str) -> WindowCounter:
+        return self.by_ip if kind == "ip" else self.by_user
+
+    def _shared_crossed(self, kind: str, subject: str, count: int, blocked: float) -> None:
+        self._incident(f"brute_force_{kind}", subject, count,
+                       block=subject if kind == "ip" else None)
+
+    def _shared_blocked(self, client: str, seconds: float) -> None:
+        if seconds > 0 and self.blocklist.remaining(client) < seconds - 1:
+            self.blocklist.block(client, seconds)
+            self.metrics.blocked.set(self.blocklist.active())
+
+    def _fallback(self, kind: str, subject: str) -> None:
+        """A failure Redis did not take: decide it on this process's counts."""
+        count, crossed = self._counter(kind).judge(subject)
+        if crossed:
+            self._incident(f"brute_force_{kind}", subject, count,
+                           block=subject if kind == "ip" else None)
+
+    def _block_ttl(self, ip: str) -> float:
+        if self.block_mode and ip not in self.allowed_clients:
+            return self.settings.brute_force.block_ttl
+        return 0.0
 
     # -- audit ---------------------------------------------------------------------------
     def audit_event(self, event: str, **fields: Any) -> None:
@@ -147,21 +188,27 @@ class Guard:
         if not self.settings.brute_force.enabled:
             return []
         incidents = []
-        if ip is not None:
-            count, crossed = self.by_ip.add(ip)
+        shared = self.shared
+        for kind, subject in (("ip", ip), ("user", user)):
+            if subject is None:
+                continue
+            counter = self._counter(kind)
+            if shared is not None and shared.failure(
+                    kind, subject, self._block_ttl(subject) if kind == "ip" else 0.0):
+                counter.add(subject, judge=False)  # Redis decides; kept for the fallback
+                continue
+            count, crossed = counter.add(subject)
             if crossed:
-                incidents.append(self._incident("brute_force_ip", ip, count, block=ip))
-        if user is not None:
-            count, crossed = self.by_user.add(user)
-            if crossed:
-                incidents.append(self._incident("brute_force_user", user, count))
+                incidents.append(self._incident(f"brute_force_{kind}", subject, count,
+                                                block=subject if kind == "ip" else None))
         return incidents
 
     def auth_succeeded(self, user: str | None, ip: str | None) -> None:
-        if ip is not None:
-            self.by_ip.reset(ip)
-        if user is not None:
-            self.by_user.reset(user)
+        for kind, subject in (("ip", ip), ("user", user)):
+            if subject is not None:
+                self._counter(kind).reset(subject)
+                if self.shared is not None:
+                    self.shared.reset(kind, subject)
         self.audit_event("auth_success", user=user, client=ip)
 
     def token_seen(self, token: str, client: str | None) -> None:
@@ -212,6 +259,8 @@ class Guard:
         self.metrics.blocked.set(self.blocklist.active())
 
     def close(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
         limiter = self.limiter
         if limiter is not None:
             for bound in limiter.rules:

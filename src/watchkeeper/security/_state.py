@@ -73,6 +73,10 @@ def auth_failed(user: str | None = None, ip: str | None = None,
                 reason: str = "invalid_credentials") -> list[Incident]:
     """Report a failed login; returns the incidents it triggered (usually none).
 
+    With a shared (Redis) brute-force storage the count is decided off the request path,
+    so incidents arrive through :func:`on_incident` / :func:`set_incident_sink` instead
+    and this returns none (unless Redis is down and this process decides alone).
+
     Example::
 
         if not check_password(user, password):
