@@ -78,10 +78,12 @@ def _app():  # type: ignore[no-untyped-def]
         return app
     import watchkeeper
 
+    # Metrics in both, no access log (it would dominate and is the same in both).
     if mode == "off":
-        watchkeeper.instrument(app, security={"enabled": False})
+        watchkeeper.instrument(app, security={"enabled": False}, logs={"enabled": False})
     else:
-        watchkeeper.instrument(app, security={"enabled": True, "mode": mode})
+        watchkeeper.instrument(app, security={"enabled": True, "mode": mode},
+                               logs={"enabled": False})
     return app
 
 
@@ -193,7 +195,7 @@ def _in_process(rounds: int) -> None:
                 out = subprocess.run(
                     [*pin(0), sys.executable, __file__, "--worker", shape], cwd=HERE,
                     env=env, capture_output=True, text=True, check=True).stdout
-                micros = float(out.strip().splitlines()[-1])
+                micros = float(out.strip().splitlines()[-1])  # the worker's last line
                 results.setdefault((variant, shape), []).append(micros)
                 print(f"round {round_number + 1} {variant:>7} {shape:>7}: {micros:7.2f} "
                       "µs/request", file=sys.stderr, flush=True)

@@ -29,7 +29,8 @@ def _separate(inspector: Inspector, path: str, query: str) -> set[str]:
 def test_inspect_url_equals_separate_inspection_on_the_corpora(engine: str) -> None:
     joint = Inspector(SHIPPED_RULES, engine)  # type: ignore[arg-type]
     joint.prepare(["path", "query"])
-    assert joint._joint_pattern() is not None  # the shortcut is really in use
+    # the shortcut is really in use (re2 only: under re it was measured slower)
+    assert (joint._joint_pattern() is not None) == (engine == "re2")
     for payload in ALL_PAYLOADS:
         encoded = quote(payload, safe="")
         for path, query in ((f"/p/{encoded}", "q=1"), ("/items/1", f"q={encoded}"),
@@ -78,14 +79,15 @@ def test_anchors_elsewhere_or_unknown_constructs_are_not_rewritten(pattern: str)
     assert joint_source([r"abc", pattern]) is None
 
 
+@pytest.mark.skipif(not re2_available(), reason="google-re2 is not installed")
 def test_custom_rule_the_rewriter_cannot_read_disables_the_shortcut() -> None:
     rules = [*SHIPPED_RULES, Rule("custom.anchor", "custom", "high", r"admin$|^root")]
-    inspector = Inspector(rules, "re")
+    inspector = Inspector(rules, "re2")
     assert inspector._joint_pattern() is not None  # anchors at the edges: rewritten
     rules.append(Rule("custom.mid", "custom", "high", r"a^b"))
-    assert Inspector(rules, "re")._joint_pattern() is None
+    assert Inspector(rules, "re2")._joint_pattern() is None
     rules.pop()
     only_query = Rule("custom.q", "custom", "high", r"secret", locations=("query",))
-    inspector = Inspector([*SHIPPED_RULES, only_query], "re")
+    inspector = Inspector([*SHIPPED_RULES, only_query], "re2")
     assert inspector._joint_pattern() is None  # path and query apply different rules
     assert inspector.inspect_url("/secret", "q=secret")[0].location == "query"

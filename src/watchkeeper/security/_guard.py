@@ -77,8 +77,8 @@ class Guard:
                                    settings.max_inspect_chars, settings.max_body_bytes)
         if self.inspector.engine == "re" and not re2_available():
             _log.warning("google-re2 is not installed: request inspection uses the stdlib "
-                         "fallback, about 60-90 µs per request whose path/query was not "
-                         "seen recently (re2: about 8 µs); pip install 'watchkeeper[re2]'")
+                         "fallback, about 60-140 µs per request whose path/query was not "
+                         "seen recently (re2: about 4-7 µs); pip install 'watchkeeper[re2]'")
         self.inspector.prepare(["path", "query", "body",
                                 *(f"header:{h}" for h in settings.inspect_headers)])
         self.metrics = SecurityMetrics(registry)
