@@ -155,7 +155,14 @@ class SharedAbuse:
 
     async def _run(self) -> None:
         while not self._closed:
-            await self.sync()
+            try:
+                await self.sync()
+            except Exception as exc:  # e.g. a URL the client refuses: keep the loop alive
+                self._failed(exc)
+                while self._queue:  # what Redis never saw is decided here
+                    action, kind, subject, _ttl = self._queue.popleft()
+                    if action == "failure":
+                        self._on_fallback(kind, subject)
             await asyncio.sleep(self.interval)
 
     async def sync(self) -> None:
