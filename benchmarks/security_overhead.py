@@ -37,7 +37,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-VARIANTS = ["off", "detect"]
+VARIANTS = ["bare", "guard", "off", "detect"]
+LABELS = {"bare": "bare FastAPI", "guard": "fastapi-guard (passive)",
+          "off": "watchkeeper, security off", "detect": "watchkeeper, security detect"}
 UNIQUE_LUA = """
 counter = 0
 request = function()
@@ -51,8 +53,6 @@ end
 def _app():  # type: ignore[no-untyped-def]
     from fastapi import FastAPI
 
-    import watchkeeper
-
     app = FastAPI()
 
     @app.get("/items/{item_id}")
@@ -60,15 +60,70 @@ def _app():  # type: ignore[no-untyped-def]
         return {"id": item_id}
 
     mode = os.environ.get("BENCH_SECURITY", "off")
+    if mode == "bare":
+        return app
+    if mode == "guard":
+        # The peer with the same job: attack-pattern detection that logs but does not
+        # block, nothing else (no Redis, rate limits, bans or cloud IP lists).
+        import logging
+
+        from guard import SecurityConfig, SecurityMiddleware
+
+        logging.getLogger("guard_core").setLevel(logging.ERROR)
+        config = SecurityConfig(enable_redis=False, passive_mode=True,
+                                enable_rate_limiting=False, enable_ip_banning=False,
+                                enable_penetration_detection=True,
+                                block_cloud_providers=None, enforce_https=False)
+        app.add_middleware(SecurityMiddleware, config=config)
+        return app
+    import watchkeeper
+
+    # Metrics in both, no access log (it would dominate and is the same in both).
     if mode == "off":
-        watchkeeper.instrument(app, security={"enabled": False})
+        watchkeeper.instrument(app, security={"enabled": False}, logs={"enabled": False})
     else:
-        watchkeeper.instrument(app, security={"enabled": True, "mode": mode})
+        watchkeeper.instrument(app, security={"enabled": True, "mode": mode},
+                               logs={"enabled": False})
     return app
 
 
 if os.environ.get("BENCH_SECURITY"):
     app = _app()
+
+
+def _hook(rounds: int) -> None:
+    """Median µs per call of the security hook alone (re2 when installed), repeated vs
+    unique path + query, interleaved batch by batch."""
+    import statistics
+    import time
+
+    import watchkeeper
+    from watchkeeper._http_types import RequestRecord
+    from watchkeeper.security import SecurityHook, current
+
+    watchkeeper.init(security={"enabled": True}, logs={"enabled": False})
+    hook = SecurityHook(current())
+
+    def record(i: int, same: bool) -> RequestRecord:
+        path = "/items/1" if same else f"/items/{i}"
+        query = "" if same else f"q=red+running+shoes+{i}&page={i % 50}&sort=price"
+        raw = {"type": "http", "path": path, "query_string": query.encode(),
+               "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"wrk/4.1"),
+                           (b"accept", b"*/*")], "client": ("127.0.0.1", 40000)}
+        return RequestRecord("GET", path, query, "http", "127.0.0.1", 0.0, 0.0, raw)
+
+    results: dict[bool, list[float]] = {True: [], False: []}
+    for batch in range(rounds):
+        for same in (True, False) if batch % 2 == 0 else (False, True):
+            records = [record(1_000_000 * (batch + 1) + i, same) for i in range(5000)]
+            start = time.perf_counter()
+            for item in records:
+                hook.on_request(item)
+            results[same].append((time.perf_counter() - start) / len(records) * 1e6)
+    print(f"security hook, median of {rounds} batches x 5000 calls "
+          f"(engine {current().inspector.engine}):")
+    print(f"  repeated URL: {statistics.median(results[True]):.2f} µs/request")
+    print(f"  unique URLs:  {statistics.median(results[False]):.2f} µs/request")
 
 
 def _wrk(url: str, seconds: float, connections: int, script: str | None) -> float:
@@ -131,7 +186,8 @@ def _in_process(rounds: int) -> None:
 
     results: dict[tuple[str, str], list[float]] = {}
     for round_number in range(rounds):
-        order = VARIANTS if round_number % 2 == 0 else VARIANTS[::-1]
+        # the peer takes ~250 ms per request: thousands of in-process calls are out of reach
+        order = ["off", "detect"] if round_number % 2 == 0 else ["detect", "off"]
         for variant in order:
             for shape in ("same", "unique"):
                 env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{HERE}",
@@ -139,7 +195,7 @@ def _in_process(rounds: int) -> None:
                 out = subprocess.run(
                     [*pin(0), sys.executable, __file__, "--worker", shape], cwd=HERE,
                     env=env, capture_output=True, text=True, check=True).stdout
-                micros = float(out.strip().splitlines()[-1])
+                micros = float(out.strip().splitlines()[-1])  # the worker's last line
                 results.setdefault((variant, shape), []).append(micros)
                 print(f"round {round_number + 1} {variant:>7} {shape:>7}: {micros:7.2f} "
                       "µs/request", file=sys.stderr, flush=True)
@@ -164,17 +220,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--hook", action="store_true",
+                        help="only the security hook's µs per call, repeated vs unique URLs")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"comma-separated subset of {VARIANTS}")
     args = parser.parse_args()
+    if args.hook:
+        _hook(max(args.rounds, 11))
+        return
     if args.in_process:
         _in_process(args.rounds)
         return
+    variants = [v for v in VARIANTS if v in args.variants.split(",")]
     require("wrk")
     script = Path(tempfile.mkdtemp()) / "unique.lua"
     script.write_text(UNIQUE_LUA)
     shapes = {"same URL": None, "unique URLs": str(script)}
     results: dict[tuple[str, str], list[float]] = {}
     for round_number in range(args.rounds):
-        order = VARIANTS if round_number % 2 == 0 else VARIANTS[::-1]
+        order = variants if round_number % 2 == 0 else variants[::-1]
         for variant in order:
             port = free_port()
             argv = [sys.executable, "-m", "uvicorn", "security_overhead:app", "--port",
@@ -189,12 +253,20 @@ def main() -> None:
                           f"{rps:9.0f} req/s", file=sys.stderr, flush=True)
     rows = []
     for shape in shapes:
-        off = median(results[("off", shape)])
-        on = median(results[("detect", shape)])
-        rows.append([shape, f"{off:.0f}", f"{on:.0f}", f"{on / off:.3f}",
-                     f"{1e6 / on - 1e6 / off:.1f}"])
-    print(table(["traffic", "without security req/s", "detect mode req/s", "ratio",
-                 "µs/request added"], rows))
+        rps = {v: median(results[(v, shape)]) for v in variants}
+        row = [shape, *(f"{rps[v]:.0f}" for v in variants)]
+        if "off" in rps and "detect" in rps:
+            row += [f"{rps['detect'] / rps['off']:.3f}",
+                    f"{1e6 / rps['detect'] - 1e6 / rps['off']:.1f}"]
+        if "bare" in rps and "guard" in rps:
+            row.append(f"{rps['guard'] / rps['bare']:.4f}")
+        rows.append(row)
+    headers = ["traffic", *(f"{LABELS[v]} req/s" for v in variants)]
+    if "off" in variants and "detect" in variants:
+        headers += ["detect / off", "µs/request added"]
+    if "bare" in variants and "guard" in variants:
+        headers.append("fastapi-guard / bare")
+    print(table(headers, rows))
 
 
 if __name__ == "__main__":

@@ -86,3 +86,22 @@ def test_hostile_input_is_handled_quickly(engine: str) -> None:
     assert inspector.inspect("query", "&" * 100_000) == ()
     assert inspector.inspect("path", "/" + "..%c0%af" * 50_000)
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fast_yes_no_search_agrees_with_search(engine: str) -> None:
+    inspector = Inspector(SHIPPED_RULES, engine)  # type: ignore[arg-type]
+    combined, _ = inspector._for("query")
+    assert combined is not None
+    texts = ["/items/1", "q=red running shoes", "' or 1=1--", "é<script>", "",
+             *(p.lower() for payloads in ATTACKS.values() for p in payloads[:20])]
+    for text in texts:
+        assert combined.test(text) == (combined.search(text) is not None), text
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("value", ["q=%5Cud800%3Cscript%3E", "q=\ud800' or 1=1--",
+                                   "q=%26%23xd800;<svg onload=x>"])
+def test_lone_surrogates_do_not_break_inspection(engine: str, value: str) -> None:
+    inspector = Inspector(SHIPPED_RULES, engine)  # type: ignore[arg-type]
+    assert inspector.inspect("query", value)

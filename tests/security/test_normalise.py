@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,3 +61,22 @@ def test_percent_encoding_is_undone(text: str) -> None:
 def test_arbitrary_bytes_percent_encoded(data: bytes) -> None:
     out = normalise("".join(f"%{b:02x}" for b in data), limit=10_000)
     assert isinstance(out, str)
+
+
+@pytest.mark.parametrize("value", ["\\ud800<script>", "%5Cud83d' or 1=1--", "\ud800/x",
+                                   "%u0000%ud800", "&#xd800;<svg onload=x>"])
+def test_lone_surrogates_become_replacement_characters(value: str) -> None:
+    out = normalise(value)
+    assert not any(0xD800 <= ord(ch) <= 0xDFFF for ch in out)
+    out.encode("utf-8")  # what a regex engine needs
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab %&\\*/\t\r\x00\f\v\n="), max_size=30))
+def test_fast_path_check_is_the_regex_it_replaced(text: str) -> None:
+    import re
+
+    from watchkeeper.security._normalise import _nothing_to_undo
+
+    needs_work = re.compile(r"[%&\\\x00\t\r\f\v]|\*/|  ")
+    assert _nothing_to_undo(text) == (needs_work.search(text) is None)

@@ -8,9 +8,10 @@ from watchkeeper import exceptions, security
 def test_security_api_is_pinned() -> None:
     assert security.__all__ == [
         "GENESIS", "SHIPPED_RULES", "AuditLog", "ChainReport", "Control", "Finding", "Guard",
-        "Incident", "Inspector", "Report", "Rule", "SecurityHook", "auth_failed",
+        "Incident", "IncidentSink", "Inspector", "Report", "Rule", "SecurityHook", "auth_failed",
         "auth_succeeded", "compile_pattern", "compliance_report", "configure", "current",
-        "normalise", "on_incident", "re2_available", "reset", "verify_audit",
+        "incident_alerts", "normalise", "on_incident", "re2_available", "reset",
+        "set_incident_sink", "verify_audit",
     ]
 
 

@@ -20,7 +20,7 @@ REQUESTS = 1000
 
 
 async def _hammer(base: str, count: int, concurrency: int = 16,
-                  fresh: bool = False) -> dict[int, int]:
+                  fresh: bool = False, bucket: bool = False) -> dict[int, int]:
     statuses: dict[int, int] = {}
     refused: list[httpx.Headers] = []
     queue = iter(range(count))
@@ -38,7 +38,8 @@ async def _hammer(base: str, count: int, concurrency: int = 16,
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     for headers in refused:
-        assert 1 <= int(headers["retry-after"]) <= WINDOW
+        # a bucket refills one token every WINDOW/LIMIT seconds; a window resets at its end
+        assert 1 <= int(headers["retry-after"]) <= (WINDOW // LIMIT + 1 if bucket else WINDOW)
         assert headers["ratelimit-limit"] == str(LIMIT)
         assert headers["ratelimit-remaining"] == "0"
         assert headers["ratelimit-policy"] == f"{LIMIT};w={WINDOW}"
@@ -51,22 +52,28 @@ def _avoid_window_edge() -> None:
         time.sleep(left + 0.5)
 
 
-def _env(storage: str) -> dict[str, str]:
-    rules = [{"scope": "global", "limit": LIMIT, "window": WINDOW}]
+def _env(storage: str, strategy: str = "fixed_window") -> dict[str, str]:
+    rules = [{"scope": "global", "limit": LIMIT, "window": WINDOW, "strategy": strategy}]
     return {"WATCHKEEPER_SECURITY__RATE_LIMITS__STORAGE": storage,
             "WATCHKEEPER_SECURITY__RATE_LIMITS__RULES": json.dumps(rules),
             "WATCHKEEPER_METRICS__EXCLUDE_PATHS": "/metrics"}
 
 
-def test_global_limit_holds_across_two_workers_with_redis(redis_url: str) -> None:
+@pytest.mark.parametrize("strategy", ["fixed_window", "sliding_window", "token_bucket"])
+def test_global_limit_holds_across_two_workers_with_redis(redis_url: str,
+                                                          strategy: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushall()  # each strategy starts from a clean slate
     port = free_port()
     _avoid_window_edge()
     with serve(uvicorn("secure_app:app", port, "--workers", "2"), port,
-               env=_env(redis_url), cwd=APPS, probe="/metrics") as base:
-        statuses = asyncio.run(_hammer(base, REQUESTS, fresh=True))
+               env=_env(redis_url, strategy), cwd=APPS, probe="/metrics") as base:
+        statuses = asyncio.run(_hammer(base, REQUESTS, fresh=True,
+                                       bucket=strategy == "token_bucket"))
     admitted = statuses.get(200, 0)
-    print(f"\n[redis, 2 workers] admitted {admitted} of {REQUESTS} with a global limit of "
-          f"{LIMIT} ({admitted / LIMIT - 1:+.1%}); statuses {statuses}")
+    print(f"\n[redis, 2 workers, {strategy}] admitted {admitted} of {REQUESTS} with a global "
+          f"limit of {LIMIT} ({admitted / LIMIT - 1:+.1%}); statuses {statuses}")
     assert set(statuses) <= {200, 429}
     assert abs(admitted - LIMIT) <= 0.05 * LIMIT
 

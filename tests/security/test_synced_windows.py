@@ -110,3 +110,79 @@ def test_unreachable_redis_fails_open_per_process() -> None:
         time.sleep(0.02)
     worker.close()
     assert errors, "the storage failure was not reported"
+
+
+def test_sliding_window_weighs_the_previous_window() -> None:
+    now = [1000.0]  # window 100: [1000, 1100) is index 10
+    storage = FakeStorage()
+    worker = SyncedWindows("redis://127.0.0.1:1", sliding=True, clock=lambda: now[0],
+                           storage=storage)
+    worker._started = True
+    assert all(worker.hit("k", 10, 100).allowed for _ in range(10))
+    assert not worker.hit("k", 10, 100).allowed
+    asyncio.run(worker.sync())
+    assert storage.counts == {"k:100:10": 10}
+    now[0] = 1125.0  # a quarter into the next window: 10 * 0.75 = 7.5 still counted
+    decisions = [worker.hit("k", 10, 100) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    refused = decisions[-1]
+    # 10.5 counted against 10: the previous window loses 0.1 per second, so ~15 s
+    assert 14 <= refused.reset_after <= 16
+    now[0] = 1190.0  # 10 * 0.1 + 3 = 4: room again
+    assert worker.hit("k", 10, 100).allowed
+    asyncio.run(worker.sync())
+    assert storage.counts["k:100:11"] == 4
+    assert storage.counts["k:100:10"] == 10
+
+
+class SharedBucket:
+    """A stand-in for the Lua script: one bucket state shared by the workers."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.state: dict[str, tuple[float, float]] = {}
+
+    async def take(self, key: str, capacity: int, rate: float, amount: int) -> float:
+        tokens, last = self.state.get(key, (float(capacity), self.clock[0]))
+        tokens = min(capacity, tokens + (self.clock[0] - last) * rate) - amount
+        self.state[key] = (tokens, self.clock[0])
+        return tokens
+
+
+def test_token_bucket_shared_by_two_workers() -> None:
+    from watchkeeper.security._redis_limits import SyncedBucket
+
+    now = [0.0]
+    shared = SharedBucket(now)
+    workers = []
+    for _ in range(2):
+        worker = SyncedBucket("redis://127.0.0.1:1", clock=lambda: now[0],
+                              storage=FakeStorage())
+        worker._started = True
+        worker.take = shared.take  # type: ignore[method-assign]
+        workers.append(worker)
+    admitted = 0
+    for round_ in range(40):  # 10 tokens per 10 s; hits alternate, syncs after each
+        worker = workers[round_ % 2]
+        admitted += worker.hit("k", 10, 10).allowed
+        for w in workers:
+            asyncio.run(w.sync())
+    assert admitted == 10 + 1  # the second worker's very first hit knew nothing yet
+    refused = workers[0].hit("k", 10, 10)
+    assert not refused.allowed
+    assert 0 < refused.reset_after <= 2.2  # one token per second, and two owed
+    now[0] = 5.0  # five tokens back, minus the one overdrawn
+    for w in workers:
+        asyncio.run(w.sync())
+    more = 0
+    for i in range(10):
+        more += workers[i % 2].hit("k", 10, 10).allowed
+        for w in (*workers, workers[0]):  # both pushed, both heard everything
+            asyncio.run(w.sync())
+    assert more == 4
+    # without syncing in between, each worker spends what it last heard of: the
+    # overshoot is what the others admit within one sync interval
+    now[0] = 7.0
+    for w in workers:
+        asyncio.run(w.sync())
+    assert sum(w.hit("k", 10, 10).allowed for w in workers for _ in range(5)) == 4

@@ -37,6 +37,12 @@ def _check_networks(value: list[str]) -> list[str]:
     return value
 
 
+def _check_storage(value: str) -> str:
+    if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ValueError("must be memory:// or a redis:// (rediss://, redis+unix://) URL")
+    return value
+
+
 class CustomRule(BaseModel):
     """A user pattern, matched against normalised (decoded, case-folded) text."""
 
@@ -79,6 +85,22 @@ class BruteForceSettings(BaseModel):
     block_ttl: Duration = 900.0  # temporary block after an incident (block mode only)
     token_header: str = "authorization"
     token_rate_threshold: int = Field(default=0, ge=0)  # requests per window; 0 = off
+    # Where failure counts and blocks live: None follows rate_limits.storage; a redis://
+    # URL shares them across replicas (synced every sync_interval, off the request path).
+    storage: str | None = None
+    sync_interval: Duration = 0.05
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_scheme(cls, value: str | None) -> str | None:
+        return None if value is None else _check_storage(value)
+
+    @field_validator("sync_interval")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if not 0.001 <= value <= 5:
+            raise ValueError("must be between 1ms and 5s")
+        return value
 
     @field_validator("window", "block_ttl")
     @classmethod
@@ -129,9 +151,7 @@ class RateLimitSettings(BaseModel):
     @field_validator("storage")
     @classmethod
     def _storage_scheme(cls, value: str) -> str:
-        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
-            raise ValueError("must be memory:// or a redis:// (rediss://, redis+unix://) URL")
-        return value
+        return _check_storage(value)
 
     @field_validator("sync_interval")
     @classmethod
@@ -167,6 +187,9 @@ class SecuritySettings(BaseModel):
     # Serve /health/compliance. Off by default: it tells whoever asks how the service is
     # defended, and verifying the audit chain reads the whole file on every call.
     compliance_endpoint: bool = False
+    # How a client IP or user name appears in incident alerts: a stable short digest
+    # (groups across replicas without shipping the address), in clear, or not at all.
+    alert_subject: Literal["hash", "plain", "omit"] = "hash"
     audit: AuditSettings = Field(default_factory=AuditSettings)
     brute_force: BruteForceSettings = Field(default_factory=BruteForceSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)

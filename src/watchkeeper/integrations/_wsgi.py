@@ -68,6 +68,9 @@ class WatchkeeperWSGIMiddleware(StackMiddleware):
             record.request_bytes = int(length)
             if stack.body_limit and record.method in BODY_METHODS:
                 _buffer_body(environ, record, stack.body_limit)
+        elif stack.body_limit and environ.get("wsgi.input_terminated") and \
+                record.method in BODY_METHODS:
+            _buffer_terminated_body(environ, record, stack.body_limit)
         hooks = stack.hooks
         started = 0
         for hook in hooks:
@@ -144,8 +147,29 @@ def _buffer_body(environ: Environ, record: RequestRecord, limit: int) -> None:
     environ["wsgi.input"] = _ReplayInput(head, stream, record.request_bytes - len(head))
 
 
+def _buffer_terminated_body(environ: Environ, record: RequestRecord, limit: int) -> None:
+    """A body without a length (chunked) on a server that ends ``wsgi.input`` at the end
+    of the body (``wsgi.input_terminated``): read up to ``limit`` bytes, the app reads
+    them again and then the rest until the stream ends."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:  # read() may return less than asked before the end
+        part = stream.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    head = b"".join(parts)
+    record.state[BODY_KEY] = head
+    environ["wsgi.input"] = _ReplayInput(head, stream, -1 if size >= limit else 0)
+
+
 class _ReplayInput:
-    """``wsgi.input`` that yields the buffered head, then the rest of the real stream."""
+    """``wsgi.input`` that yields the buffered head, then the rest of the real stream
+    (``remaining`` bytes of it; -1: until it ends)."""
 
     def __init__(self, head: bytes, rest: Any, remaining: int) -> None:
         import io
@@ -163,10 +187,13 @@ class _ReplayInput:
         return data
 
     def _read_rest(self, size: int) -> bytes:
-        if self._remaining <= 0:
+        if self._remaining == 0:
             return b""
+        if self._remaining < 0:
+            data: bytes = self._rest.read(size) if size >= 0 else self._rest.read()
+            return data
         wanted = self._remaining if size < 0 else min(size, self._remaining)
-        data: bytes = self._rest.read(wanted)
+        data = self._rest.read(wanted)
         self._remaining -= len(data)
         return data
 
@@ -174,10 +201,11 @@ class _ReplayInput:
         line = self._head.readline(size if size is not None else -1)
         if line.endswith(b"\n") or (size is not None and 0 <= size <= len(line)):
             return line
-        if self._remaining <= 0:
+        if self._remaining == 0:
             return line
         more: bytes = self._rest.readline(-1 if size is None or size < 0 else size - len(line))
-        self._remaining -= len(more)
+        if self._remaining > 0:
+            self._remaining -= len(more)
         return line + more
 
     def readlines(self, hint: int = -1) -> list[bytes]:

@@ -25,8 +25,10 @@ class WindowCounter:
         self._open: set[str] = set()
         self._lock = threading.Lock()
 
-    def add(self, key: str) -> tuple[int, bool]:
-        """Count one event; returns (count in window, whether this one crossed)."""
+    def add(self, key: str, *, judge: bool = True) -> tuple[int, bool]:
+        """Count one event; returns (count in window, whether this one crossed).
+        ``judge=False`` only records it (another store decides, this is the fallback's
+        history)."""
         now = self.clock()
         with self._lock:
             times = self._events.get(key)
@@ -35,17 +37,31 @@ class WindowCounter:
                     self._evict(now)
                 times = self._events[key] = deque()
             times.append(now)
-            cutoff = now - self.window
-            while times and times[0] <= cutoff:
-                times.popleft()
-            count = len(times)
-            if count <= self.threshold:
-                self._open.discard(key)
-                return count, False
-            if key in self._open:
-                return count, False
-            self._open.add(key)
-            return count, True
+            if not judge:
+                return len(times), False
+            return self._judge(key, times, now)
+
+    def judge(self, key: str) -> tuple[int, bool]:
+        """Like :meth:`add` for an event already recorded with ``judge=False``."""
+        now = self.clock()
+        with self._lock:
+            times = self._events.get(key)
+            if times is None:
+                return 0, False
+            return self._judge(key, times, now)
+
+    def _judge(self, key: str, times: deque[float], now: float) -> tuple[int, bool]:
+        cutoff = now - self.window
+        while times and times[0] <= cutoff:
+            times.popleft()
+        count = len(times)
+        if count <= self.threshold:
+            self._open.discard(key)
+            return count, False
+        if key in self._open:
+            return count, False
+        self._open.add(key)
+        return count, True
 
     def reset(self, key: str) -> None:
         with self._lock:

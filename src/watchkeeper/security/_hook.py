@@ -65,10 +65,9 @@ class SecurityHook:
         path = record.path
         if self._allow is not None and self._allow.match(path) is not None:
             return None
-        inspect = guard.inspector.inspect
-        findings = inspect("path", path)
-        if record.query_string:
-            findings += inspect("query", record.query_string)
+        inspector = guard.inspector
+        findings = inspector.inspect_url(path, record.query_string)
+        inspect = inspector.inspect
         raw = record.server_state
         asgi_headers = raw.get("headers") if "type" in raw else None
         if asgi_headers is not None:

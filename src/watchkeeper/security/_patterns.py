@@ -56,11 +56,13 @@ def resolve_engine(choice: str) -> Engine:
 
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:
-    """A compiled pattern and its ``search`` (returns a match object or None)."""
+    """A compiled pattern, its ``search`` (returns a match object or None) and ``test``
+    (whether it matches anywhere: the cheapest call each engine offers)."""
 
     source: str
     engine: Engine
     search: Callable[[str], Any]
+    test: Callable[[str], bool]
 
 
 def compile_pattern(rule_id: str, pattern: str, engine: Engine) -> CompiledPattern:
@@ -79,7 +81,7 @@ def compile_pattern(rule_id: str, pattern: str, engine: Engine) -> CompiledPatte
                 message = message.decode("utf-8", "replace")
             raise PatternRejectedError(rule_id, pattern, f"re2 cannot compile it: {message}"
                                        ) from exc
-        return CompiledPattern(pattern, engine, compiled.search)
+        return CompiledPattern(pattern, engine, compiled.search, _re2_test(compiled))
     try:
         parsed = _parse(pattern)
     except re.error as exc:
@@ -87,7 +89,35 @@ def compile_pattern(rule_id: str, pattern: str, engine: Engine) -> CompiledPatte
     problem = _shape_problem(parsed, inside_repeat=False)
     if problem is not None:
         raise PatternRejectedError(rule_id, pattern, problem)
-    return CompiledPattern(pattern, engine, re.compile(pattern, re.IGNORECASE).search)
+    return stdlib_pattern(pattern)
+
+
+def stdlib_pattern(pattern: str) -> CompiledPattern:
+    """A :class:`CompiledPattern` under ``re`` (the caller vouches for its shape)."""
+    search = re.compile(pattern, re.IGNORECASE).search
+    return CompiledPattern(pattern, "re", search, lambda text: search(text) is not None)
+
+
+def _re2_test(compiled: Any) -> Callable[[str], bool]:
+    """A yes/no search that calls RE2 directly: google-re2's ``search`` builds a
+    generator, offset tables and a match object around each call (about 1.5 µs of
+    Python per call, twice the matching itself on a short path). Falls back to
+    ``search`` when the binding's internals are not the ones this was written against."""
+    search = compiled.search
+    try:
+        match = compiled._regexp.Match
+        anchor = _re2._re2.RE2.Anchor.UNANCHORED
+
+        def test(text: str) -> bool:
+            data = text.encode("utf-8", "replace")
+            return bool(match(anchor, data, 0, len(data))[0][0] != -1)
+
+        for probe in ("", "a", "é/../x", "select * from t", "\u0000<script>", "-- 1=1"):
+            if test(probe) != (search(probe) is not None):
+                raise ValueError(probe)
+    except Exception:  # a different binding version: use its public API
+        return lambda text: search(text) is not None
+    return test
 
 
 def _parse(pattern: str) -> Any:

@@ -2,9 +2,9 @@
 
 Fixed and sliding windows in memory are the ``limits`` library's (its memory storage and
 strategies, exact within one process). ``limits`` has no token bucket, so that one is
-here (a dict of (tokens, last refill) under a lock). With a ``redis://`` storage the
-counts are shared across processes through :class:`~._redis_limits.SyncedWindows`,
-which never waits on Redis on the request path.
+here (a dict of (tokens, last refill) under a lock). With a ``redis://`` storage all
+three are shared across processes through :mod:`._redis_limits`, which never waits on
+Redis on the request path.
 
 Without Redis each worker counts alone: N workers admit up to N times a limit.
 """
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config._security import RateLimitRule, RateLimitSettings
-from ..exceptions import RateLimitStorageError
 
 __all__ = ["Decision", "RateLimiter", "TokenBucket"]
 
@@ -119,11 +118,7 @@ class RateLimiter:
         shared: dict[str, Counter] = {}
         for index, rule in enumerate(settings.rules):
             if redis is not None:
-                if rule.strategy != "fixed_window":
-                    raise RateLimitStorageError(
-                        f"rate limit #{index}: strategy {rule.strategy!r} needs memory:// "
-                        "storage; with Redis use fixed_window")
-                counter: Counter = redis
+                counter: Counter = redis.counter(rule.strategy)
             elif rule.strategy == "token_bucket":
                 counter = shared.setdefault("token_bucket", TokenBucket(clock))
             else:

@@ -19,6 +19,11 @@ async def get_item(item_id: str) -> dict[str, str]:
     return {"id": item_id}
 
 
+@app.get("/pid")
+async def pid() -> dict[str, int]:
+    return {"pid": os.getpid()}
+
+
 @app.get("/search")
 async def search(q: str = "") -> dict[str, int]:
     return {"length": len(q)}
