@@ -76,6 +76,7 @@ class Alerting:
         self._forwarder: Any = None
         self._collector: Any = None
         self._leader_fd: int | None = None
+        self._incident_sink = False
         self._stop = threading.Event()
         self._waiter: threading.Thread | None = None
 
@@ -127,6 +128,11 @@ class Alerting:
             send = self._start_alertmanager()
         elif notify.forward_url:
             send = self._start_forwarder()
+        if send is not None and self.settings.security.enabled:
+            from . import security
+
+            security.set_incident_sink(send)  # brute force / blocks page like alerts
+            self._incident_sink = True
         if self.groups:
             from .rules import RuleManager
 
@@ -203,6 +209,11 @@ class Alerting:
         self._stop.set()
         if self._waiter is not None and self._waiter is not threading.current_thread():
             self._waiter.join(timeout)
+        if self._incident_sink:
+            from . import security
+
+            security.set_incident_sink(None)
+            self._incident_sink = False
         if self.manager is not None:
             self.manager.stop()
         if self.scraper is not None:

@@ -277,3 +277,25 @@ def test_forward_url_hands_alerts_to_a_real_alertmanager(tmp_path: Path) -> None
     finally:
         watchkeeper.init()  # stops the rules before Alertmanager goes away
         am.stop()
+
+
+def test_brute_force_incidents_page_through_the_in_process_alertmanager(
+        tmp_path: Path, hook: CaptureServer) -> None:
+    import watchkeeper
+    from watchkeeper import security
+
+    am = tmp_path / "am.yml"
+    am.write_text(AM_CONFIG.replace("{url}", hook.url).replace("group_wait: 1s",
+                                                               "group_wait: 100ms"))
+    watchkeeper.init(service={"name": "shop"}, notify={"config_file": str(am)},
+                     security={"mode": "block"})
+    for _ in range(20):
+        security.auth_failed("alice", "203.0.113.7")
+    deadline = time.monotonic() + 15
+    names: set[str] = set()
+    while time.monotonic() < deadline and "SecurityClientBlocked" not in names:
+        time.sleep(0.1)
+        names = {a["labels"]["alertname"] for r in hook.bodies("/hook")
+                 for a in r.body["alerts"]}
+    assert names == {"SecurityBruteForce", "SecurityClientBlocked"}
+    watchkeeper.init()
