@@ -38,8 +38,12 @@ async def _hammer(base: str, count: int, concurrency: int = 16,
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     for headers in refused:
-        # a bucket refills one token every WINDOW/LIMIT seconds; a window resets at its end
-        assert 1 <= int(headers["retry-after"]) <= (WINDOW // LIMIT + 1 if bucket else WINDOW)
+        # A bucket refills one token every WINDOW/LIMIT seconds; decisions are local and
+        # synced off the request path, so the shared bucket may run a deficit within the
+        # over-admission tolerance checked below (5 %), and Retry-After honestly counts the
+        # refills that deficit needs. A window resets at its end.
+        bucket_bound = int(WINDOW / LIMIT * (1 + LIMIT // 20)) + 1
+        assert 1 <= int(headers["retry-after"]) <= (bucket_bound if bucket else WINDOW)
         assert headers["ratelimit-limit"] == str(LIMIT)
         assert headers["ratelimit-remaining"] == "0"
         assert headers["ratelimit-policy"] == f"{LIMIT};w={WINDOW}"
