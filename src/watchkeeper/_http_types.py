@@ -8,6 +8,7 @@ the same middleware before the app routes the request.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -101,6 +102,15 @@ class RequestRecord:
         value = raw.get(key)
         return None if value is None else str(value)
 
+    def has_any_header(self, names: frozenset[str]) -> bool:
+        """Whether any of the lower-case header ``names`` was sent: one pass over the
+        headers, for hooks that usually find none."""
+        raw = self._raw
+        if isinstance(raw, dict) and "headers" in raw and "type" in raw:
+            wanted = _asgi_names(names)
+            return any(key in wanted for key, _ in raw["headers"])
+        return any(key in raw for key in _wsgi_names(names))
+
     def headers(self) -> Iterator[tuple[str, str]]:
         """Every request header as (lower-case name, value)."""
         raw = self._raw
@@ -119,6 +129,18 @@ class RequestRecord:
         """The ASGI scope or WSGI environ, for hooks that must leave a mark for the app."""
         raw: MutableMapping[str, Any] = self._raw
         return raw
+
+
+@functools.lru_cache(maxsize=32)
+def _asgi_names(names: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(name.encode("latin-1") for name in names)
+
+
+@functools.lru_cache(maxsize=32)
+def _wsgi_names(names: frozenset[str]) -> tuple[str, ...]:
+    keys = (name.upper().replace("-", "_") for name in names)
+    return tuple(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+                 for key in keys)
 
 
 class RequestHook(Protocol):

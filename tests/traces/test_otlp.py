@@ -11,11 +11,18 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 import watchkeeper
 from watchkeeper import traces
 from watchkeeper._http_types import RequestRecord
+from watchkeeper.traces._light import LightSpan, readable
 from watchkeeper.traces._otlp import encode_spans
 
 
-def _spans() -> list[object]:
+def _spans(raw: bool = False) -> list[object]:
+    """Server spans with nested custom spans; ``raw``: as the processor holds them
+    (watchkeeper's LightSpans), not converted to SDK ReadableSpans."""
     settings = watchkeeper.init(traces={"exporters": ["memory"]}, metrics={"enabled": False})
+    if raw:
+        state = traces.current()
+        assert state is not None
+        state.processors[0].exporter.accepts_light_spans = True  # type: ignore[attr-defined]
     hook = traces.request_hook(settings)
     assert hook is not None
     remote = {"type": "http", "path": "/i", "headers": [
@@ -42,6 +49,15 @@ def test_bytes_decode_to_the_same_request_as_the_sdk_encoder() -> None:
     ours = ExportTraceServiceRequest()
     ours.ParseFromString(encode_spans(spans))
     assert ours == sdk_encode(spans)  # type: ignore[arg-type]
+    assert len(ours.resource_spans[0].scope_spans[0].spans) == 80
+
+
+def test_light_spans_encode_as_their_sdk_conversion_does() -> None:
+    spans = _spans(raw=True)
+    assert all(isinstance(s, LightSpan) for s in spans)
+    ours = ExportTraceServiceRequest()
+    ours.ParseFromString(encode_spans(spans))
+    assert ours == sdk_encode([readable(s) for s in spans])  # type: ignore[arg-type]
     assert len(ours.resource_spans[0].scope_spans[0].spans) == 80
 
 

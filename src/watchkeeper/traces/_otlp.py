@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["encode_spans", "fast_exporter"]
 
 _CACHE_LIMIT = 4096
-_pair_cache: dict[tuple[str, Any, type], bytes] = {}
+_pair_cache: dict[tuple[int, str, Any, type], bytes] = {}
 _pack_fixed64 = struct.Struct("<Q").pack
 _pack_double = struct.Struct("<d").pack
 _pack_fixed32 = struct.Struct("<I").pack
@@ -60,43 +60,63 @@ def _any_value(value: Any) -> bytes:
     return _field(1, str(value).encode("utf-8", "replace"))
 
 
-def _key_value(key: str, value: Any) -> bytes:
+def _key_value(number: int, key: str, value: Any) -> bytes:
+    """Field ``number`` holding the KeyValue ``key``: ``value``; cached for scalars, since
+    spans repeat the same pairs (method, route, status, scheme)."""
     kind = type(value)
     cacheable = kind is str or kind is int or kind is bool or kind is float
     if cacheable:
-        cached = _pair_cache.get((key, value, kind))
+        cached = _pair_cache.get((number, key, value, kind))
         if cached is not None:
             return cached
-    encoded = _field(1, key.encode("utf-8", "replace")) + _field(2, _any_value(value))
+    encoded = _field(number, _field(1, key.encode("utf-8", "replace"))
+                     + _field(2, _any_value(value)))
     if cacheable:
         if len(_pair_cache) >= _CACHE_LIMIT:
             _pair_cache.clear()
-        _pair_cache[(key, value, kind)] = encoded
+        _pair_cache[(number, key, value, kind)] = encoded
     return encoded
 
 
 def _attributes(number: int, attributes: Mapping[str, Any] | None) -> bytes:
     if not attributes:
         return b""
-    return b"".join(_field(number, _key_value(k, v)) for k, v in attributes.items())
+    return b"".join([_key_value(number, k, v) for k, v in attributes.items()])
+
+
+def _name(value: str) -> bytes:
+    cached = _name_cache.get(value)
+    if cached is None:
+        if len(_name_cache) >= _CACHE_LIMIT:
+            _name_cache.clear()
+        cached = _name_cache[value] = _text(5, value)
+    return cached
+
+
+_name_cache: dict[str, bytes] = {}
+_pack_times = struct.Struct("<BQBQ").pack
+_KINDS = {kind: bytes((0x30, kind + 1)) for kind in range(5)}
+_STATUS_UNSET = _field(15, b"")
+_FLAGS_LOCAL = b"\x85\x01" + _pack_fixed32(0x100)
+_FLAGS_REMOTE = b"\x85\x01" + _pack_fixed32(0x300)
 
 
 def _span(span: Any) -> bytes:
     ctx = span.context
-    parts = [
-        _field(1, ctx.trace_id.to_bytes(16, "big")),
-        _field(2, ctx.span_id.to_bytes(8, "big")),
-    ]
+    parts = [b"\x0a\x10", ctx.trace_id.to_bytes(16, "big"),
+             b"\x12\x08", ctx.span_id.to_bytes(8, "big")]
     if ctx.trace_state:
         parts.append(_text(3, ctx.trace_state.to_header()))
     parent = span.parent
     if parent is not None:
-        parts.append(_field(4, parent.span_id.to_bytes(8, "big")))
-    parts.append(_text(5, span.name))
-    parts.append(b"\x30" + _varint(span.kind.value + 1))
-    parts.append(b"\x39" + _pack_fixed64(span.start_time or 0))
-    parts.append(b"\x41" + _pack_fixed64(span.end_time or 0))
-    parts.append(_attributes(9, span.attributes))
+        parts += (b"\x22\x08", parent.span_id.to_bytes(8, "big"))
+    parts.append(_name(span.name))
+    parts.append(_KINDS[span.kind.value])
+    parts.append(_pack_times(0x39, span.start_time or 0, 0x41, span.end_time or 0))
+    attributes = span.attributes
+    if attributes:
+        for key, value in attributes.items():
+            parts.append(_key_value(9, key, value))
     dropped = span.dropped_attributes
     if dropped:
         parts.append(b"\x50" + _varint(dropped))
@@ -111,9 +131,12 @@ def _span(span: Any) -> bytes:
                             + b"\x35" + _pack_fixed32(_flags(lctx))))
     status = span.status
     code = status.status_code.value
-    parts.append(_field(15, _text(2, status.description or "")
-                        + (b"\x18" + _varint(code) if code else b"")))
-    parts.append(b"\x85\x01" + _pack_fixed32(_flags(parent)))
+    if code or status.description:
+        parts.append(_field(15, _text(2, status.description or "")
+                            + (b"\x18" + _varint(code) if code else b"")))
+    else:
+        parts.append(_STATUS_UNSET)
+    parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
     return b"".join(parts)
 
 
@@ -151,7 +174,8 @@ def _scope(scope: Any) -> bytes:
 
 
 def encode_spans(spans: Sequence[Any]) -> bytes:
-    """An OTLP ``ExportTraceServiceRequest`` holding ``spans`` (SDK ``ReadableSpan``s)."""
+    """An OTLP ``ExportTraceServiceRequest`` holding ``spans`` (SDK ``ReadableSpan``s or
+    watchkeeper's ``LightSpan``s: both expose the same read side)."""
     grouped: dict[int, tuple[Any, dict[int, tuple[Any, list[bytes]]]]] = {}
     for span in spans:
         resource = span.resource
@@ -188,4 +212,5 @@ def fast_exporter(exporter: Any) -> Any:
             SpanExportResult.FAILURE
 
     exporter.export = export
+    exporter.accepts_light_spans = True  # encode_spans reads LightSpans as they are
     return exporter

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._light import LightSpan, readable
+
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.sdk.trace import ReadableSpan, Span
@@ -52,6 +54,7 @@ class BoundedBatchProcessor:
         self.schedule_delay = schedule_delay
         self.redactor = redactor
         self.stats = ProcessorStats()
+        self._redacted: dict[tuple[str, Any, type], Any] = {}
         self._on_drop = on_drop
         self._shutdown = False
         self._start_worker()
@@ -60,7 +63,6 @@ class BoundedBatchProcessor:
 
     def _start_worker(self) -> None:
         # Queue, lock and thread belong to one process: a forked child starts afresh.
-        self._pid = os.getpid()
         self._queue: collections.deque[ReadableSpan] = collections.deque()
         self._export_lock = threading.Lock()
         self._wake = threading.Event()
@@ -76,11 +78,14 @@ class BoundedBatchProcessor:
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._shutdown or not span.context.trace_flags.sampled:
+        if span.context.trace_flags.sampled:
+            self.enqueue(span)
+
+    def enqueue(self, span: Any) -> None:
+        """Queue a finished, sampled span (SDK or :class:`~._light.LightSpan`)."""
+        if self._shutdown:
             return
-        if self._pid != os.getpid():
-            self._start_worker()
-        queue = self._queue
+        queue = self._queue  # a forked child has a fresh one (register_at_fork)
         if len(queue) >= self.max_queue_size:
             self.stats.dropped += 1
             if self._on_drop is not None:
@@ -121,12 +126,14 @@ class BoundedBatchProcessor:
 
         with self._export_lock:
             while self._queue:
-                batch: list[ReadableSpan] = []
+                batch: list[Any] = []
                 queue = self._queue
                 while queue and len(batch) < self.batch_size:
                     batch.append(queue.popleft())
                 if self.redactor is not None:
-                    _redact_spans(batch, self.redactor)
+                    _redact_spans(batch, self.redactor, self._redacted)
+                if not getattr(self.exporter, "accepts_light_spans", False):
+                    batch = [readable(s) if type(s) is LightSpan else s for s in batch]
                 # Our own client instrumentation must not trace the exporter's request.
                 token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
                 try:
@@ -142,16 +149,23 @@ class BoundedBatchProcessor:
                     self.stats.failed += len(batch)
 
 
-def _redact_spans(batch: Sequence[ReadableSpan], redactor: Redactor) -> None:
+_CACHE_LIMIT = 4096
+_CACHEABLE = frozenset((str, int, float, bool))
+
+
+def _redact_spans(batch: Sequence[Any], redactor: Redactor,
+                  cache: dict[tuple[str, Any, type], Any] | None = None) -> None:
     from opentelemetry.sdk.trace import Event
 
+    if cache is None:
+        cache = {}
     for span in batch:
         attrs: Any = span._attributes
         if attrs:
-            span._attributes = _redact_attributes(attrs, redactor)
+            span._attributes = _redact_attributes(attrs, redactor, cache)
         if span._events:
             span._events = tuple(
-                Event(e.name, _redact_attributes(e.attributes, redactor), e.timestamp)
+                Event(e.name, _redact_attributes(e.attributes, redactor, cache), e.timestamp)
                 if e.attributes else e
                 for e in span._events
             )
@@ -162,17 +176,34 @@ def _redact_spans(batch: Sequence[ReadableSpan], redactor: Redactor) -> None:
                                   redactor.redact_exception_text(span._status.description))
 
 
-def _redact_attributes(attrs: Any, redactor: Redactor) -> dict[str, Any]:
+def _redact_attributes(attrs: Any, redactor: Redactor,
+                       cache: dict[tuple[str, Any, type], Any]) -> dict[str, Any]:
+    """Redacted attributes. Server and client spans repeat the same pairs (method, route,
+    status, host), so scalar pairs are remembered: the redactor is fixed per processor."""
     out: dict[str, Any] = {}
     for key, value in attrs.items():
-        if redactor.is_sensitive_key(key):
-            out[key] = redactor.replacement
-        elif isinstance(value, str):
-            out[key] = (redactor.redact_exception_text(value)
-                        if key == "exception.stacktrace" else redactor.redact_str(value))
-        elif isinstance(value, tuple | list):
-            out[key] = tuple(redactor.redact_str(v) if isinstance(v, str) else v
-                             for v in value)
+        kind = type(value)
+        if kind in _CACHEABLE:
+            cache_key = (key, value, kind)
+            hit = cache.get(cache_key, cache)
+            if hit is not cache:
+                out[key] = hit
+                continue
+            redacted = _redact_value(key, value, redactor)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[cache_key] = out[key] = redacted
         else:
-            out[key] = value
+            out[key] = _redact_value(key, value, redactor)
     return out
+
+
+def _redact_value(key: str, value: Any, redactor: Redactor) -> Any:
+    if redactor.is_sensitive_key(key):
+        return redactor.replacement
+    if isinstance(value, str):
+        return (redactor.redact_exception_text(value) if key == "exception.stacktrace"
+                else redactor.redact_str(value))
+    if isinstance(value, tuple | list):
+        return tuple(redactor.redact_str(v) if isinstance(v, str) else v for v in value)
+    return value

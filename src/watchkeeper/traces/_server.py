@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._http_types import EndpointResponse, RequestRecord
+from ..logs._context import trace_id as _TRACE_ID
 from ._active import activate, deactivate
 from ._setup import current
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STATE_KEY", "TRACE_ID_KEY", "ServerSpanHook"]
 
+_W3C_HEADERS = frozenset(("traceparent", "baggage"))
 STATE_KEY = "watchkeeper.span"
 TRACE_ID_KEY = "trace_id"
 """``record.state[TRACE_ID_KEY]``: the sampled trace id, for exemplars and error events."""
@@ -63,8 +65,7 @@ class ServerSpanHook:
             if fresh is None:
                 return None
             self._state, self._tracer = fresh, fresh.tracer
-        if self._w3c_only and record.header("traceparent") is None and \
-                record.header("baggage") is None:
+        if self._w3c_only and not record.has_any_header(_W3C_HEADERS):
             parent = None
         else:
             parent = self._extract(record, getter=self._getter)  # malformed: ignored
@@ -81,9 +82,8 @@ class ServerSpanHook:
                                        attributes=attributes)
         activation = activate(span, parent)
         record.state[STATE_KEY] = (span, activation)
-        ctx = span.get_span_context()
-        if ctx.trace_flags & 1:
-            trace_id = format(ctx.trace_id, "032x")
+        if span.get_span_context().trace_flags & 1:
+            trace_id = _TRACE_ID.get() or ""  # just set by activate, in hex
             record.state[TRACE_ID_KEY] = trace_id
             if self._header:
                 record.response_headers.append((self._header, trace_id))

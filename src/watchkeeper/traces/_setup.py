@@ -123,7 +123,13 @@ def configure(settings: Settings, redactor: Redactor | None = None,
         _switch.processors = tuple(processors)
         from .._version import __version__
 
-        tracer = _provider.get_tracer("watchkeeper", __version__)
+        tracer: Tracer = _provider.get_tracer("watchkeeper", __version__)
+        if owned:
+            from ._light import LightTracer, sampler_rule
+
+            choice = _sampler_choice(traces)
+            tracer = LightTracer(tracer, _provider, _switch,
+                                 None if choice is None else sampler_rule(*choice))
         _state = TracingState(_provider, tracer, traces, processors, memory, owned)
         _install_process_hooks(traces.flush_on_sigterm)
         return _state
@@ -200,19 +206,28 @@ def _resource(settings: Settings) -> Resource:
 
 
 # -- sampling ------------------------------------------------------------------------------
-def _make_sampler(traces: TracesSettings) -> Sampler:
-    from opentelemetry.sdk.trace import sampling
-
+def _sampler_choice(traces: TracesSettings) -> tuple[str, float] | None:
+    """(sampler name, ratio) from the settings, or None when ``OTEL_TRACES_SAMPLER``
+    names the sampler (the SDK builds that one, custom ones included)."""
     name = traces.sampler
     ratio = traces.sample_ratio
     if name is None and ratio is None and os.environ.get("OTEL_TRACES_SAMPLER"):
-        return sampling._get_from_env_or_default()
+        return None
     if ratio is None:
         try:
             ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0"))
         except ValueError:
             ratio = 1.0
-    name = name or "parentbased_traceidratio"
+    return name or "parentbased_traceidratio", ratio
+
+
+def _make_sampler(traces: TracesSettings) -> Sampler:
+    from opentelemetry.sdk.trace import sampling
+
+    choice = _sampler_choice(traces)
+    if choice is None:
+        return sampling._get_from_env_or_default()
+    name, ratio = choice
     if name in ("traceidratio", "parentbased_traceidratio"):
         base: Sampler = sampling.TraceIdRatioBased(ratio)
         return sampling.ParentBased(base) if name.startswith("parentbased") else base
