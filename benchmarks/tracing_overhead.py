@@ -37,9 +37,11 @@ if VARIANT is not None:
             # Every stage at its defaults: metrics, access log to stdout, errors, tracing.
             watchkeeper.instrument(app, traces={"sample_ratio": ratio})
         else:
-            # Tracing alone (what this benchmark is about): no metrics, no access log.
+            # Tracing and error capture alone (issue 5's stages): no metrics, no access
+            # log, no security inspection (measured by security_overhead.py).
             watchkeeper.instrument(app, traces={"sample_ratio": ratio},
-                                   metrics={"enabled": False}, logs={"enabled": False})
+                                   metrics={"enabled": False}, logs={"enabled": False},
+                                   security={"enabled": False})
     elif VARIANT == "otel_asgi":
         from opentelemetry import trace
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -116,6 +118,8 @@ def span_table(number: int) -> str:
     from _harness import table
 
     class Discard(SpanExporter):
+        accepts_light_spans = True  # as the OTLP exporter: no ReadableSpan conversion
+
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 

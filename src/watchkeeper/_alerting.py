@@ -5,7 +5,8 @@ Started by ``watchkeeper.init()`` when ``rules.files`` or ``notify`` is configur
 pre-fork server exactly one worker runs it (a ``flock`` on a file in the workers' shared
 directory elects it; when that worker dies the lock is free and another takes over), and
 that worker's self-scrape reads every worker's shard, so the rules see the server's totals
-exactly as a Prometheus scraping ``/metrics`` would.
+exactly as a Prometheus scraping ``/metrics`` would. Security incidents of the other
+workers reach the leader through a spool in the same directory.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from . import _runtime
 if TYPE_CHECKING:
     from .config import Settings
     from .notify import AlertManager
+    from .notify._spool import AlertSpool
     from .rules import Alert, RuleGroup, RuleManager
     from .scrape import Scraper
 
@@ -35,6 +37,7 @@ __all__ = ["Alerting", "current", "current_alertmanager", "start", "stop"]
 
 _log = logging.getLogger("watchkeeper.alerting")
 _LEADER_RETRY_SECONDS = 5.0
+_SPOOL_DRAIN_SECONDS = 1.0
 
 _lock = threading.Lock()
 _current: Alerting | None = None
@@ -79,6 +82,7 @@ class Alerting:
         self._incident_sink = False
         self._stop = threading.Event()
         self._waiter: threading.Thread | None = None
+        self._drainer: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -86,6 +90,13 @@ class Alerting:
         if self._lock_path() is None or self._try_lead():
             self._run()
             return
+        spool = self._spool()
+        if spool is not None and self._pages_incidents():
+            from . import security
+
+            # Until elected, this worker's incidents go to the leader through the spool.
+            security.set_incident_sink(spool.append)
+            self._incident_sink = True
         self._stop.clear()
         self._waiter = threading.Thread(target=self._wait_for_lead, daemon=True,
                                         name="watchkeeper-alerting-leader")
@@ -96,6 +107,20 @@ class Alerting:
 
         shared = aggregation(_runtime.registry())
         return None if shared is None else Path(shared.directory) / "alerting.lock"
+
+    def _spool(self) -> AlertSpool | None:
+        """Where pre-fork workers leave incidents for the leader (None when alone)."""
+        path = self._lock_path()
+        if path is None:
+            return None
+        from .notify._spool import AlertSpool
+
+        return AlertSpool(path.parent / "incidents")
+
+    def _pages_incidents(self) -> bool:
+        notify = self.settings.notify
+        return self.settings.security.enabled and (
+            self.am_config is not None or bool(notify.forward_url))
 
     def _try_lead(self) -> bool:
         path = self._lock_path()
@@ -133,6 +158,12 @@ class Alerting:
 
             security.set_incident_sink(send)  # brute force / blocks page like alerts
             self._incident_sink = True
+            spool = self._spool()
+            if spool is not None:
+                self._drainer = threading.Thread(
+                    target=self._drain_spool, args=(spool, send), daemon=True,
+                    name="watchkeeper-incident-spool")
+                self._drainer.start()
         if self.groups:
             from .rules import RuleManager
 
@@ -151,6 +182,18 @@ class Alerting:
 
             self.scraper = Scraper(self.db, _self_exposition, self._target_labels())
             self.scraper.start(rules.scrape_interval, on_scrape=after_scrape)
+
+    def _drain_spool(self, spool: AlertSpool, send: Callable[[Sequence[Alert]], None]) -> None:
+        """Deliver the other workers' incidents (and this worker's from before it led)."""
+        while True:
+            try:
+                alerts = spool.drain()
+                if alerts:
+                    send(alerts)
+            except Exception:
+                _log.exception("delivering spooled incidents failed")
+            if self._stop.wait(_SPOOL_DRAIN_SECONDS):
+                return
 
     def _target_labels(self) -> dict[str, str]:
         return {"job": self.settings.service.name, "instance": socket.gethostname()}
@@ -214,6 +257,9 @@ class Alerting:
 
             security.set_incident_sink(None)
             self._incident_sink = False
+        if self._drainer is not None and self._drainer is not threading.current_thread():
+            self._drainer.join(timeout)
+            self._drainer = None
         if self.manager is not None:
             self.manager.stop()
         if self.scraper is not None:

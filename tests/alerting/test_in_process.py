@@ -201,6 +201,33 @@ def test_under_gunicorn_one_worker_leads_and_notifies_once(
         app.kill(signal.SIGTERM)
 
 
+def test_under_gunicorn_every_workers_incidents_page_through_the_leader(
+        tmp_path: Path, hook: CaptureServer) -> None:
+    env = {**_write_config(tmp_path, hook.url), "WATCHKEEPER_SECURITY__ALERT_SUBJECT": "plain"}
+    app = App(env, workers=2).start()
+    try:
+        workers: dict[str, str] = {}  # client ip -> pid of the worker that saw it
+        for n in range(60):
+            if len(set(workers.values())) == 2:
+                break
+            ip = f"198.51.100.{n}"
+            with httpx.Client(base_url=app.base, timeout=5.0) as client:  # a new connection
+                workers[ip] = client.get("/burst", params={"ip": ip}).text
+        assert len(set(workers.values())) == 2, "requests never reached both workers"
+
+        def paged() -> set[str]:
+            return {a["labels"].get("client", "") for r in hook.bodies("/hook")
+                    for a in r.body["alerts"]
+                    if a["labels"]["alertname"] == "SecurityBruteForce"}
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not set(workers) <= paged():
+            time.sleep(0.2)
+        assert set(workers) <= paged()
+    finally:
+        app.kill(signal.SIGTERM)
+
+
 def test_invalid_rule_file_fails_startup_naming_file_and_line(tmp_path: Path) -> None:
     import watchkeeper
     from watchkeeper.exceptions import RuleFileError

@@ -23,6 +23,16 @@ async def work(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+async def burst(request: Request) -> PlainTextResponse:
+    """Enough failed logins from one client for a brute-force incident in this worker;
+    answers with the worker's pid."""
+    from watchkeeper import security
+
+    for _ in range(int(request.query_params.get("n", "20"))):
+        security.auth_failed("mallory", request.query_params["ip"])
+    return PlainTextResponse(str(os.getpid()))
+
+
 async def switch(request: Request) -> PlainTextResponse:
     if request.path_params["mode"] == "on":
         FLAG.touch()
@@ -31,5 +41,6 @@ async def switch(request: Request) -> PlainTextResponse:
     return PlainTextResponse(request.path_params["mode"])
 
 
-app = Starlette(routes=[Route("/work", work), Route("/fail/{mode}", switch)])
+app = Starlette(routes=[Route("/work", work), Route("/fail/{mode}", switch),
+                       Route("/burst", burst)])
 watchkeeper.instrument(app)

@@ -14,9 +14,10 @@ import orjson
 
 from .._http_types import Endpoint, EndpointRequest, EndpointResponse
 from ..exceptions import SilenceError
-from ..rules._alert import ZERO_TIME, Alert, format_time, parse_time
+from ..rules._alert import Alert, format_time
+from ._alert_json import alerts_from_json
 from ._manager import AlertManager
-from ._matchers import LABEL_NAME_RE, MatcherError, parse_matchers
+from ._matchers import MatcherError, parse_matchers
 from ._silence import Silence
 
 __all__ = ["ROUTES", "View", "alert_json", "endpoints"]
@@ -102,26 +103,11 @@ def get_receivers(am: AlertManager) -> View:
 def post_alerts(am: AlertManager, body: bytes) -> View:
     """Alertmanager's ``POST /api/v2/alerts``: a JSON list of alerts."""
     try:
-        raw = orjson.loads(body)
-        if not isinstance(raw, list):
-            return 400, "body must be a JSON list of alerts"
-        alerts = []
-        for item in raw:
-            labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items() if v != ""}
-            if not labels:
-                return 400, "at least one label pair required"
-            bad = [k for k in labels if not LABEL_NAME_RE.match(k)]
-            if bad:
-                return 400, f"invalid label set: invalid name {bad[0]!r}"
-            alerts.append(Alert(
-                labels=labels,
-                annotations={str(k): str(v) for k, v in (item.get("annotations") or {}).items()},
-                starts_at=parse_time(item["startsAt"]) if item.get("startsAt") else ZERO_TIME,
-                ends_at=parse_time(item["endsAt"]) if item.get("endsAt") else None,
-                generator_url=str(item.get("generatorURL") or ""),
-            ))
-    except (orjson.JSONDecodeError, ValueError, AttributeError, TypeError) as exc:
+        alerts = alerts_from_json(orjson.loads(body))
+    except orjson.JSONDecodeError as exc:
         return 400, f"invalid alerts: {exc}"
+    except ValueError as exc:
+        return 400, str(exc)
     am.put_alerts(alerts)
     return 200, None
 

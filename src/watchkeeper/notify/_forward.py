@@ -9,23 +9,11 @@ from typing import Any
 import httpx
 
 from ..exceptions import ReceiverError
-from ..rules._alert import ZERO_TIME, Alert, format_time
+from ..rules._alert import Alert
+from ._alert_json import alerts_to_json
 from ._pipeline import Backoff, Sleep
 
 __all__ = ["AlertmanagerForwarder"]
-
-
-def _body(alerts: Sequence[Alert]) -> list[dict[str, Any]]:
-    out = []
-    for a in alerts:
-        item: dict[str, Any] = {"labels": dict(a.labels), "annotations": dict(a.annotations),
-                                "generatorURL": a.generator_url}
-        if a.starts_at != ZERO_TIME:
-            item["startsAt"] = format_time(a.starts_at)
-        if a.ends_at is not None and a.ends_at != ZERO_TIME:
-            item["endsAt"] = format_time(a.ends_at)
-        out.append(item)
-    return out
 
 
 class AlertmanagerForwarder:
@@ -51,7 +39,7 @@ class AlertmanagerForwarder:
         """Deliver to every Alertmanager; raises ReceiverError if one never accepted them."""
         if not alerts:
             return
-        body = _body(alerts)
+        body = alerts_to_json(alerts)
         results = await asyncio.gather(*(self._send_one(u, body) for u in self.urls),
                                        return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
