@@ -395,10 +395,20 @@ def start(settings: Settings) -> Alerting | None:
         old, _current = _current, None
         if old is not None:
             old.stop()
-        if new is not None:
+        if new is not None and _prefork_master():
+            # gunicorn --preload: this master serves nothing and would page on its own
+            # empty registry; each forked worker restarts alerting (_after_fork_in_child).
+            _log.info("gunicorn master: rules and notifications start in the workers")
+        elif new is not None:
             new.start()
         _current = new
         return new
+
+
+def _prefork_master() -> bool:
+    from .metrics._multiprocess import is_prefork_master
+
+    return is_prefork_master()
 
 
 def stop() -> None:

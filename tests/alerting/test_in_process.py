@@ -64,9 +64,10 @@ def _write_config(tmp: Path, hook_url: str) -> dict[str, str]:
 class App:
     """The alerting app under uvicorn; restartable, killable with SIGKILL."""
 
-    def __init__(self, env: dict[str, str], workers: int = 0) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 0, preload: bool = False) -> None:
         self.env = env
         self.workers = workers
+        self.preload = preload
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -80,6 +81,8 @@ class App:
             argv = [sys.executable, "-m", "gunicorn", "alerting_app:app", "--bind",
                     f"127.0.0.1:{self.port}", "-w", str(self.workers),
                     "-k", "uvicorn_worker.UvicornWorker", "--log-level", "warning"]
+            if self.preload:
+                argv.append("--preload")
         self.process = subprocess.Popen(
             argv,
             cwd=APPS, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -224,6 +227,39 @@ def test_under_gunicorn_every_workers_incidents_page_through_the_leader(
         while time.monotonic() < deadline and not set(workers) <= paged():
             time.sleep(0.2)
         assert set(workers) <= paged()
+    finally:
+        app.kill(signal.SIGTERM)
+
+
+NO_TRAFFIC = """
+groups:
+  - name: traffic
+    interval: 500ms
+    rules:
+      - alert: NoTraffic
+        expr: absent(http_requests_total)
+        for: 2s
+      - alert: Served
+        expr: sum(http_requests_total) > 5
+"""
+
+
+def test_gunicorn_preload_master_runs_no_rules_of_its_own(
+        tmp_path: Path, hook: CaptureServer) -> None:
+    env = _write_config(tmp_path, hook.url)
+    (tmp_path / "rules.yml").write_text(NO_TRAFFIC)
+    app = App(env, workers=2, preload=True).start()
+    try:
+        # The workers see traffic all along and one of them pages Served; the master
+        # (which loaded the app before forking) sees none, and would page NoTraffic
+        # after 2s if it ran rules of its own.
+        def names() -> list[str]:
+            return [a["labels"]["alertname"] for r in hook.bodies("/hook")
+                    for a in r.body["alerts"]]
+
+        _drive(app.base, lambda: "Served" in names(), 30)
+        _traffic(app.base, 4.0)
+        assert names() == ["Served"]
     finally:
         app.kill(signal.SIGTERM)
 

@@ -26,7 +26,7 @@ from ._names import escape_label
 from ._snapshot import FamilySnapshot
 from ._values import PAGE_SLOTS, ShardStore
 
-__all__ = ["ShardReader", "open_shard", "shard_directory"]
+__all__ = ["ShardReader", "is_prefork_master", "open_shard", "shard_directory"]
 
 _SERVERS = ("gunicorn", "uvicorn", "hypercorn", "granian", "daphne")
 
@@ -62,15 +62,34 @@ def _is_server(argv: list[str]) -> bool:
     """Whether the parent is a pre-fork server's master: the server program itself
     (``gunicorn ...``, ``python -m uvicorn ...``, gunicorn's ``gunicorn: master`` title),
     not merely a command line that mentions one (``timeout 60 uvicorn``, a shell script)."""
+    return _server_program(argv) is not None
+
+
+def _server_program(argv: list[str]) -> str | None:
     if not argv:
-        return False
+        return None
     program = os.path.basename(argv[0]).lower()
-    if program.startswith(_SERVERS):
-        return True
     if program.startswith("python"):
         rest = [a for a in argv[1:3] if a != "-m"]
-        return bool(rest) and os.path.basename(rest[0]).lower().startswith(_SERVERS)
-    return False
+        if not rest:
+            return None
+        program = os.path.basename(rest[0]).lower()
+    return next((server for server in _SERVERS if program.startswith(server)), None)
+
+
+def is_prefork_master() -> bool:
+    """Whether this process is gunicorn's master with the app loaded before the fork
+    (``--preload``): it serves no requests, the workers it forks do."""
+    import psutil
+
+    try:
+        own = psutil.Process().cmdline()
+    except (psutil.Error, OSError):
+        return False
+    if _server_program(own) != "gunicorn":
+        return False
+    parent = _parent()
+    return parent is None or not _is_server(parent[2])
 
 
 def open_shard(directory: str) -> ShardStore:
