@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .rules import Alert, RuleGroup, RuleManager
     from .scrape import Scraper
 
-__all__ = ["Alerting", "current", "current_alertmanager", "start", "stop"]
+__all__ = ["Alerting", "current", "current_alertmanager", "leader_socket", "start", "stop"]
 
 _log = logging.getLogger("watchkeeper.alerting")
 _LEADER_RETRY_SECONDS = 5.0
@@ -83,6 +83,7 @@ class Alerting:
         self._stop = threading.Event()
         self._waiter: threading.Thread | None = None
         self._drainer: threading.Thread | None = None
+        self._relay: Any = None
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -209,12 +210,29 @@ class Alerting:
         run_coroutine(am.start(), timeout=10.0)
         self.alertmanager = am
         self._collector = _expose(am)
+        self._serve_relay(am)
         loop = background_loop()
 
         def send(alerts: Sequence[Alert]) -> None:
             loop.call_soon_threadsafe(am.put_alerts, list(alerts))
 
         return send
+
+    def _serve_relay(self, am: AlertManager) -> None:
+        """Answer the other workers' Alertmanager API requests (see ``notify._relay``)."""
+        path = leader_socket()
+        if path is None:
+            return
+        from .notify._api_views import run_view
+        from .notify._relay import RelayServer
+
+        relay = RelayServer(path, lambda route, request: run_view(am, route, request))
+        try:
+            relay.start()
+        except OSError:
+            _log.exception("the Alertmanager API relay for other workers did not start")
+            return
+        self._relay = relay
 
     def _escalations(self) -> Any:
         from datetime import UTC, timedelta
@@ -264,6 +282,9 @@ class Alerting:
             self.manager.stop()
         if self.scraper is not None:
             self.scraper.stop()
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
         if self.alertmanager is not None:
             from ._background import run_coroutine
 
@@ -385,6 +406,19 @@ def current_alertmanager() -> AlertManager | None:
     """The Alertmanager running in this process (None in a worker that does not lead)."""
     running = _current
     return None if running is None else running.alertmanager
+
+
+def leader_socket() -> Path | None:
+    """Where the elected worker serves its Alertmanager API to the others (None outside a
+    pre-fork server, or when the shared directory's path is too long for a socket)."""
+    from .metrics import aggregation
+    from .notify._relay import usable
+
+    shared = aggregation(_runtime.registry())
+    if shared is None:
+        return None
+    path = Path(shared.directory) / "alertmanager.sock"
+    return path if usable(path) else None
 
 
 def start(settings: Settings) -> Alerting | None:

@@ -231,6 +231,47 @@ def test_under_gunicorn_every_workers_incidents_page_through_the_leader(
         app.kill(signal.SIGTERM)
 
 
+def test_under_gunicorn_every_worker_answers_the_alertmanager_api(
+        tmp_path: Path, hook: CaptureServer) -> None:
+    app = App(_write_config(tmp_path, hook.url), workers=2).start()
+    clients: dict[str, httpx.Client] = {}  # worker pid -> a keep-alive connection to it
+    try:
+        for _ in range(60):
+            client = httpx.Client(base_url=app.base + "/alertmanager/api/v2", timeout=10.0)
+            worker = client.get(app.base + "/pid").text
+            if worker in clients:
+                client.close()
+            else:
+                clients[worker] = client
+            if len(clients) == 2:
+                break
+        assert len(clients) == 2, "connections never reached both workers"
+        ids = []
+        deadline = time.monotonic() + 15
+        for worker, client in clients.items():
+            body = {"matchers": [{"name": "alertname", "value": f"Maintenance{worker}",
+                                  "isRegex": False}],
+                    "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z",
+                    "createdBy": "test", "comment": f"via worker {worker}"}
+            answer = client.post("/silences", json=body)
+            while answer.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(0.2)  # the leader is still being elected
+                answer = client.post("/silences", json=body)
+            assert answer.status_code == 200, answer.text
+            ids.append(answer.json()["silenceID"])
+        for client in clients.values():
+            listed = client.get("/silences")
+            assert listed.status_code == 200, listed.text
+            assert {s["id"] for s in listed.json()} >= set(ids)
+            assert client.get("/status").json()["config"]["original"]
+            assert client.delete(f"/silence/{ids[0]}").status_code == 200
+            assert client.get("/silence/nonexistent").status_code == 404
+    finally:
+        for client in clients.values():
+            client.close()
+        app.kill(signal.SIGTERM)
+
+
 NO_TRAFFIC = """
 groups:
   - name: traffic

@@ -33,6 +33,10 @@ async def burst(request: Request) -> PlainTextResponse:
     return PlainTextResponse(str(os.getpid()))
 
 
+async def pid(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(os.getpid()))
+
+
 async def switch(request: Request) -> PlainTextResponse:
     if request.path_params["mode"] == "on":
         FLAG.touch()
@@ -42,5 +46,5 @@ async def switch(request: Request) -> PlainTextResponse:
 
 
 app = Starlette(routes=[Route("/work", work), Route("/fail/{mode}", switch),
-                       Route("/burst", burst)])
+                       Route("/burst", burst), Route("/pid", pid)])
 watchkeeper.instrument(app)

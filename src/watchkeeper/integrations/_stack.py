@@ -119,11 +119,11 @@ def build_stack(settings: Settings) -> Stack:
         for path, endpoint in health_endpoints(settings).items():
             stack.add_endpoint(path, endpoint)
     if settings.notify.config_file is not None and settings.notify.api_prefix:
-        from .._alerting import current_alertmanager
+        from .._alerting import current_alertmanager, leader_socket
         from ..notify._api_views import endpoints as notify_endpoints
 
-        for path, endpoint in notify_endpoints(current_alertmanager,
-                                               settings.notify.api_prefix).items():
+        for path, endpoint in notify_endpoints(current_alertmanager, settings.notify.api_prefix,
+                                               leader_socket).items():
             stack.add_endpoint(path, endpoint)
     return stack
 

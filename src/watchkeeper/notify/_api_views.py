@@ -8,6 +8,7 @@ the same Alertmanager v2 shapes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -176,33 +177,62 @@ ROUTES: dict[str, dict[str, ViewFunc]] = {
 _ACK = {"POST": lambda am, r: acknowledge(am, r.path_params["fp"], r.body)}
 
 
-def endpoints(current: Callable[[], AlertManager | None], prefix: str) -> dict[str, Endpoint]:
-    """The API as endpoints of an instrumented app, at ``<prefix>/api/v2/...``.
+_APP_ROUTES: dict[str, dict[str, ViewFunc]] = {**ROUTES, "/escalations/ack/{fp}": _ACK}
 
-    ``current`` returns the Alertmanager running in this process; under a pre-fork server
-    only the elected worker has one, and the others answer 503 naming why. Views run on
-    the Alertmanager's own event loop, so they never race its dispatcher.
-    """
+
+def run_view(am: AlertManager, route: str, request: EndpointRequest) -> View:
+    """Answer ``request`` for ``route`` (a key of the app's routes) on the Alertmanager's
+    own event loop, so a view never races its dispatcher."""
     from .._background import run_coroutine
 
-    def endpoint(methods: dict[str, ViewFunc]) -> Endpoint:
+    methods = _APP_ROUTES.get(route)
+    method = "GET" if request.method == "HEAD" else request.method
+    if methods is None or method not in methods:
+        return 405, f"{request.method} {route} is not part of the API"
+    view = methods[method]
+
+    async def on_loop() -> View:
+        return view(am, request)
+
+    return run_coroutine(on_loop(), timeout=30.0)
+
+
+def endpoints(current: Callable[[], AlertManager | None], prefix: str,
+              leader_socket: Callable[[], Path | None] | None = None,
+              ) -> dict[str, Endpoint]:
+    """The API as endpoints of an instrumented app, at ``<prefix>/api/v2/...``.
+
+    ``current`` returns the Alertmanager running in this process. Under a pre-fork server
+    only the elected worker has one; the others relay the request to it over
+    ``leader_socket()`` and answer 503 naming why when it cannot be reached.
+    """
+    def endpoint(route: str, methods: dict[str, ViewFunc]) -> Endpoint:
         def serve(request: EndpointRequest) -> EndpointResponse:
             am = current()
-            if am is None:
-                return EndpointResponse(
-                    503, orjson.dumps("the Alertmanager runs in another worker of this "
-                                      "server (or is not started yet)"), "application/json")
-            view = methods["GET" if request.method == "HEAD" else request.method]
-
-            async def on_loop() -> View:
-                return view(am, request)
-
-            status, data = run_coroutine(on_loop(), timeout=30.0)
+            if am is not None:
+                status, data = run_view(am, route, request)
+            else:
+                status, data = _relayed(route, request, leader_socket)
             body = b"" if data is None else orjson.dumps(data)
             return EndpointResponse(status, body, "application/json")
 
         serve.allowed_methods = (*methods, "HEAD")  # type: ignore[attr-defined]
         return serve
 
-    routes = {**ROUTES, "/escalations/ack/{fp}": _ACK}
-    return {f"{prefix}/api/v2{path}": endpoint(methods) for path, methods in routes.items()}
+    return {f"{prefix}/api/v2{path}": endpoint(path, methods)
+            for path, methods in _APP_ROUTES.items()}
+
+
+def _relayed(route: str, request: EndpointRequest,
+             leader_socket: Callable[[], Path | None] | None) -> View:
+    from ._relay import relay
+
+    path = leader_socket() if leader_socket is not None else None
+    if path is None:
+        return 503, "the Alertmanager runs in another worker of this server (or is not " \
+            "started yet)"
+    try:
+        return relay(path, route, request)
+    except (OSError, ValueError) as exc:
+        return 503, f"the Alertmanager runs in another worker of this server, which " \
+            f"could not be reached ({exc}); retry shortly"
