@@ -14,9 +14,10 @@ correctly under ours (the parent is an ordinary ``SpanContext``).
 from __future__ import annotations
 
 import logging
+import random
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ _UNSET = Status(StatusCode.UNSET)
 _INTERNAL = SpanKind.INTERNAL
 _FLAGS = {flags: TraceFlags(flags) for flags in range(4)}
 _time_ns = time.time_ns
+_current_span = trace_api.get_current_span
 
 SamplerRule = tuple[bool, float]
 """(parent based, ratio): the samplers :func:`sampler_rule` recognises, decided inline."""
@@ -73,6 +75,7 @@ class LightTracer(trace_api.Tracer):
         self._sampler = provider.sampler
         self._ids = provider.id_generator
         self._random_ids = bool(self._ids.is_trace_id_random())
+        self._trace_id, self._span_id = _id_sources(self._ids)
         self._scope = sdk_tracer._instrumentation_scope
         limits = sdk_tracer._span_limits
         self.max_attributes: int | None = limits.max_span_attributes
@@ -100,13 +103,13 @@ class LightTracer(trace_api.Tracer):
                 name, context, kind, attributes, links, start_time, record_exception,
                 set_status_on_exception)
             return sdk_span
-        parent: SpanContext | None = trace_api.get_current_span(context).get_span_context()
+        parent: SpanContext | None = _current_span(context).get_span_context()
         if parent is not None and parent.is_valid:
             trace_id = parent.trace_id
             random_id = bool(parent.trace_flags & 2)
         else:
             parent = None
-            trace_id = self._ids.generate_trace_id()
+            trace_id = self._trace_id()
             random_id = self._random_ids
         trace_state: TraceState = DEFAULT_TRACE_STATE
         if self._bound >= 0:
@@ -122,7 +125,7 @@ class LightTracer(trace_api.Tracer):
             sampled = result.decision.is_sampled()
             attributes = result.attributes if result.decision.is_recording() else None
             trace_state = result.trace_state or DEFAULT_TRACE_STATE
-        span_context = SpanContext(trace_id, self._ids.generate_span_id(), is_remote=False,
+        span_context = SpanContext(trace_id, self._span_id(), is_remote=False,
                                    trace_flags=_FLAGS[sampled | (random_id << 1)],
                                    trace_state=trace_state)
         if not sampled:
@@ -157,6 +160,22 @@ class LightTracer(trace_api.Tracer):
         return self._scope
 
 
+def _id_sources(ids: Any) -> tuple[Callable[[], int], Callable[[], int]]:
+    """The id generator's two methods; for the SDK's default one, the random draws it
+    makes (a zero id, which it redraws, comes up once in 2**64 draws)."""
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    if type(ids) is RandomIdGenerator:
+        def trace_id() -> int:
+            return random.getrandbits(128) or ids.generate_trace_id()
+
+        def span_id() -> int:
+            return random.getrandbits(64) or ids.generate_span_id()
+
+        return trace_id, span_id
+    return ids.generate_trace_id, ids.generate_span_id
+
+
 class LightSpan(trace_api.Span):
     """A recording span with the SDK span's behaviour (limits, status rules, exception
     events, warnings-free no-ops once ended) and the read side its exporters use."""
@@ -180,9 +199,11 @@ class LightSpan(trace_api.Span):
         self.resource = tracer.resource
         self._attributes: dict[str, Any] = {}
         self._dropped_attributes = 0
-        self._events: list[Any] = []
+        # Most spans have no events or links: a shared empty tuple until the first one
+        # (queued spans live until export, and every extra object costs the GC).
+        self._events: list[Any] | tuple[Any, ...] = ()
         self._dropped_events = 0
-        self._links: list[Link] = []
+        self._links: list[Link] | tuple[Link, ...] = ()
         self._dropped_links = 0
         self._status = _UNSET
         self._record_exception = record_exception
@@ -257,27 +278,31 @@ class LightSpan(trace_api.Span):
             return
         from opentelemetry.sdk.trace import Event
 
+        events = self._events if isinstance(self._events, list) else list(self._events)
+        self._events = events
         limit = self._tracer.max_events
-        if limit is not None and len(self._events) >= limit:
+        if limit is not None and len(events) >= limit:
             if limit == 0:
                 self._dropped_events += 1
                 return
-            self._events.pop(0)
+            events.pop(0)
             self._dropped_events += 1
-        self._events.append(Event(name, _bounded(attributes, self._tracer.max_event_attributes,
+        events.append(Event(name, _bounded(attributes, self._tracer.max_event_attributes,
                                                  self._tracer.max_other_length),
                                   timestamp if timestamp is not None else _time_ns()))
 
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
         if self.end_time is not None or context is None or not context.is_valid:
             return
+        links = self._links if isinstance(self._links, list) else list(self._links)
+        self._links = links
         limit = self._tracer.max_links
-        if limit is not None and len(self._links) >= limit:
+        if limit is not None and len(links) >= limit:
             self._dropped_links += 1
             if limit == 0:
                 return
-            self._links.pop(0)
-        self._links.append(Link(context, _bounded(attributes, self._tracer.max_link_attributes,
+            links.pop(0)
+        links.append(Link(context, _bounded(attributes, self._tracer.max_link_attributes,
                                                   self._tracer.max_other_length)))
 
     def update_name(self, name: str) -> None:

@@ -14,6 +14,8 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.trace import SpanKind, StatusCode
+
 __all__ = ["encode_spans", "fast_exporter"]
 
 _CACHE_LIMIT = 4096
@@ -95,8 +97,9 @@ def _name(value: str) -> bytes:
 
 _name_cache: dict[str, bytes] = {}
 _pack_times = struct.Struct("<BQBQ").pack
-_KINDS = {kind: bytes((0x30, kind + 1)) for kind in range(5)}
+_KINDS = {kind: bytes((0x30, kind.value + 1)) for kind in SpanKind}
 _STATUS_UNSET = _field(15, b"")
+_UNSET = StatusCode.UNSET
 _FLAGS_LOCAL = b"\x85\x01" + _pack_fixed32(0x100)
 _FLAGS_REMOTE = b"\x85\x01" + _pack_fixed32(0x300)
 
@@ -111,7 +114,7 @@ def _span(span: Any) -> bytes:
     if parent is not None:
         parts += (b"\x22\x08", parent.span_id.to_bytes(8, "big"))
     parts.append(_name(span.name))
-    parts.append(_KINDS[span.kind.value])
+    parts.append(_KINDS[span.kind])
     parts.append(_pack_times(0x39, span.start_time or 0, 0x41, span.end_time or 0))
     attributes = span.attributes
     if attributes:
@@ -130,12 +133,12 @@ def _span(span: Any) -> bytes:
                             + _attributes(4, link.attributes)
                             + b"\x35" + _pack_fixed32(_flags(lctx))))
     status = span.status
-    code = status.status_code.value
-    if code or status.description:
+    if status.status_code is _UNSET and not status.description:
+        parts.append(_STATUS_UNSET)
+    else:
+        code = status.status_code.value
         parts.append(_field(15, _text(2, status.description or "")
                             + (b"\x18" + _varint(code) if code else b"")))
-    else:
-        parts.append(_STATUS_UNSET)
     parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
     return b"".join(parts)
 

@@ -114,18 +114,22 @@ class BoundedBatchProcessor:
     # -- worker ----------------------------------------------------------------------------
     def _worker(self) -> None:
         while not self._shutdown:
-            self._wake.wait(self.schedule_delay)
+            full = self._wake.wait(self.schedule_delay)
             self._wake.clear()
             if self._shutdown:
                 break
-            self._export_all()
+            # Woken by a full batch: send full batches only. Sending whatever arrived
+            # during the last export made a busy service ship thousands of tiny
+            # requests, each paying the HTTP round trip. The schedule delay sends the rest.
+            self._export_all(full_batches_only=full)
 
-    def _export_all(self) -> None:
+    def _export_all(self, full_batches_only: bool = False) -> None:
         from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         with self._export_lock:
-            while self._queue:
+            while self._queue and (not full_batches_only
+                                   or len(self._queue) >= self.batch_size):
                 batch: list[Any] = []
                 queue = self._queue
                 while queue and len(batch) < self.batch_size:
