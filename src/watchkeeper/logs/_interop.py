@@ -31,6 +31,11 @@ def merge_context(
         value = var.get()
         if value is not None:
             event.setdefault(name, value)
+    if _context.trace_id.get() is None and _context.providers.trace is not None:
+        ids = _context.providers.trace()  # the current span of the tracing stage
+        if ids is not None:
+            event.setdefault("trace_id", ids[0])
+            event.setdefault("span_id", ids[1])
     for key, value in _context.bound_fields().items():
         event.setdefault(key, value)
     return event

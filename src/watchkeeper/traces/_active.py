@@ -1,16 +1,13 @@
-"""Making a span current: the OpenTelemetry context and the log-correlation contextvars.
+"""Making a span current in the OpenTelemetry context.
 
 Every watchkeeper span (server, client, ``span``, ``traced``) becomes current through
 :func:`activate`, so log lines and error events inside it carry its trace and span ids
-(the contract in ``watchkeeper.logs._context``).
+(read through the provider in ``watchkeeper.logs._context``).
 """
 
 from __future__ import annotations
 
-from contextvars import Token
 from typing import TYPE_CHECKING, Any
-
-from ..logs import _context
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -18,7 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Activation", "activate", "deactivate", "hex_ids"]
 
-Activation = tuple[Any, Token[str | None] | None, Token[str | None] | None]
+Activation = Any
+"""The OpenTelemetry context token to detach."""
 
 
 def hex_ids(span: Span) -> tuple[str, str] | None:
@@ -42,34 +40,23 @@ def _otel() -> tuple[Any, Any, Any]:
 _ATTACH: Any = None
 _DETACH: Any = None
 _SET_SPAN: Any = None
-_TRACE_ID = _context.trace_id
-_SPAN_ID = _context.span_id
 
 
 def activate(span: Span, parent: Context | None = None) -> Activation:
-    """Make ``span`` current in this task/thread; returns what :func:`deactivate` undoes."""
+    """Make ``span`` current in this task/thread; returns what :func:`deactivate` undoes.
+
+    Log lines and error events read the ids from the current OpenTelemetry span (the
+    tracing stage registers that provider with the logs stage) only when they are
+    written, so a request pays nothing for ids it never logs.
+    """
     attach, set_span = _ATTACH, _SET_SPAN
     if attach is None:
         attach, _, set_span = _otel()
-    token = attach(set_span(span, parent))
-    ctx = span.get_span_context()
-    if not ctx.trace_id:
-        return token, None, None
-    return (token, _TRACE_ID.set(format(ctx.trace_id, "032x")),
-            _SPAN_ID.set(format(ctx.span_id, "016x")))
+    return attach(set_span(span, parent))
 
 
 def deactivate(activation: Activation) -> None:
-    token, trace_token, span_token = activation
-    try:
-        if span_token is not None:
-            _SPAN_ID.reset(span_token)
-        if trace_token is not None:
-            _TRACE_ID.reset(trace_token)
-    except ValueError:
-        # Created in another context (a generator resumed elsewhere): nothing to undo here.
-        pass
     detach = _DETACH
     if detach is None:
         _, detach, _ = _otel()
-    detach(token)
+    detach(activation)

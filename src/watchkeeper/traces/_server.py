@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._http_types import EndpointResponse, RequestRecord
-from ..logs._context import trace_id as _TRACE_ID
 from ._active import activate, deactivate
 from ._setup import current
 
@@ -82,8 +81,9 @@ class ServerSpanHook:
                                        attributes=attributes)
         activation = activate(span, parent)
         record.state[STATE_KEY] = (span, activation)
-        if span.get_span_context().trace_flags & 1:
-            trace_id = _TRACE_ID.get() or ""  # just set by activate, in hex
+        ctx = span.get_span_context()
+        if ctx.trace_flags & 1:
+            trace_id = format(ctx.trace_id, "032x")
             record.state[TRACE_ID_KEY] = trace_id
             if self._header:
                 record.response_headers.append((self._header, trace_id))
