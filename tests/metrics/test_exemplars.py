@@ -49,7 +49,7 @@ def test_empty_foreign_and_oversized_slots() -> None:
     assert decode(b"\x01" * 10, 0) is None  # short file
     assert encode(("a" * 33, 1.0, 2.0)) is None  # does not fit: never written
     assert encode(("", 1.0, 2.0)) is None
-    # a well-formed slot whose id is not lowercase hex cannot be rendered safely
+    # a well-formed slot whose id is not letters and digits cannot be rendered safely
     assert decode(encode(('x"}', 1.0, 2.0)) or b"", 0) is None
 
 

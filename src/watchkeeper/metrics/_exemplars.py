@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import mmap
 import os
-import re
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol
 
 __all__ = [
@@ -27,6 +26,7 @@ __all__ = [
     "Exemplar",
     "ExemplarPages",
     "ExemplarSink",
+    "RunCache",
     "ShardExemplars",
     "decode",
     "encode",
@@ -41,7 +41,6 @@ MAX_ID_BYTES = 32  # a W3C trace id: 32 lowercase hex characters
 _PAYLOAD = struct.Struct(f"<ddB{MAX_ID_BYTES}s")
 _SLOT = struct.Struct(f"<{_PAYLOAD.size}sI")
 _LENGTH_AT = 16
-_VALID_ID = re.compile(rb"[0-9a-f]{1,32}")
 
 
 class ExemplarSink(Protocol):
@@ -71,7 +70,8 @@ def decode(data: bytes | mmap.mmap, offset: int) -> Exemplar | None:
         return None
     value, at, length, raw = _PAYLOAD.unpack(payload)
     trace_id = raw[:length]
-    if length > MAX_ID_BYTES or not _VALID_ID.fullmatch(trace_id):
+    # Letters and digits only: safe to render inside a label value without escaping.
+    if length > MAX_ID_BYTES or len(trace_id) != length or not trace_id.isalnum():
         return None
     return trace_id.decode("ascii"), value, at
 
@@ -86,15 +86,18 @@ class ShardExemplars:
         self._offset = index * SLOT_BYTES
         self._count = count
 
-    def __setitem__(self, bucket: int, exemplar: Exemplar) -> None:
+    def __setitem__(
+        self, bucket: int, exemplar: Exemplar,
+        _pack: Callable[..., bytes] = _PAYLOAD.pack, _crc: Callable[[bytes], int] = zlib.crc32,
+        _into: Callable[..., None] = _SLOT.pack_into,
+    ) -> None:
         trace_id, value, at = exemplar
         raw = trace_id.encode()
         if len(raw) > MAX_ID_BYTES or not 0 <= bucket < self._count:
             return
-        payload = _PAYLOAD.pack(value, at, len(raw), raw)
-        # One memcpy into the shared page: no system call on the request path.
-        _SLOT.pack_into(self._page, self._offset + bucket * SLOT_BYTES, payload,
-                        zlib.crc32(payload))
+        payload = _pack(value, at, len(raw), raw)
+        # One copy into the shared page: no system call on the request path.
+        _into(self._page, self._offset + bucket * SLOT_BYTES, payload, _crc(payload))
 
     def items(self) -> Iterator[tuple[int, Exemplar]]:
         """Read back this worker's own slots (what the in-process snapshot shows)."""
@@ -140,11 +143,17 @@ class ExemplarPages:
         os.close(self._fd)
 
 
-def read_runs(path: str, runs: Mapping[int, tuple[int, int]],
+RunCache = dict[int, tuple[bytes, dict[int, Exemplar]]]
+"""A reader's last bytes and decoding of each run: an unchanged run is not decoded again."""
+
+
+def read_runs(path: str, runs: Mapping[int, tuple[int, int]], cache: RunCache | None = None,
               ) -> dict[int, dict[int, Exemplar]]:
     """Decode ``runs`` ({key: (first slot, count)}) from an exemplar file, by key and
-    bucket. A slot torn by a concurrent write is read once more, then skipped."""
+    bucket. A run with a slot torn by a concurrent write is read once more; what is still
+    torn then is skipped."""
     out: dict[int, dict[int, Exemplar]] = {}
+    cache = {} if cache is None else cache
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -152,16 +161,18 @@ def read_runs(path: str, runs: Mapping[int, tuple[int, int]],
     try:
         data = _read_all(fd)
         for key, (first, count) in runs.items():
-            marks: dict[int, Exemplar] = {}
-            for bucket in range(count):
-                offset = (first + bucket) * SLOT_BYTES
-                if offset + SLOT_BYTES > len(data) or not data[offset + _LENGTH_AT]:
-                    continue
-                found = decode(data, offset)
-                if found is None:  # torn: the writer was mid-copy; one fresh look
-                    found = decode(os.pread(fd, SLOT_BYTES, offset), 0)
-                if found is not None:
-                    marks[bucket] = found
+            start = first * SLOT_BYTES
+            raw = data[start : start + count * SLOT_BYTES]
+            seen = cache.get(key)
+            if seen is not None and seen[0] == raw:
+                marks = seen[1]
+            else:
+                marks, torn = _decode_run(raw)
+                if torn:  # the writer was mid-copy: one fresh look
+                    raw = os.pread(fd, count * SLOT_BYTES, start)
+                    marks, torn = _decode_run(raw)
+                if not torn:
+                    cache[key] = (raw, marks)
             if marks:
                 out[key] = marks
     except OSError:
@@ -169,6 +180,20 @@ def read_runs(path: str, runs: Mapping[int, tuple[int, int]],
     finally:
         os.close(fd)
     return out
+
+
+def _decode_run(raw: bytes) -> tuple[dict[int, Exemplar], bool]:
+    """The exemplars of a run's slots by bucket, and whether any slot failed its check."""
+    marks: dict[int, Exemplar] = {}
+    torn = False
+    for bucket, offset in enumerate(range(0, len(raw) - SLOT_BYTES + 1, SLOT_BYTES)):
+        if raw[offset + _LENGTH_AT]:
+            found = decode(raw, offset)
+            if found is None:
+                torn = True
+            else:
+                marks[bucket] = found
+    return marks, torn
 
 
 def _read_all(fd: int) -> bytes:

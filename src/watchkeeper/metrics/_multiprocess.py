@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ..config import MetricsSettings
-from ._exemplars import Exemplar, read_runs
+from ._exemplars import Exemplar, RunCache, read_runs
 from ._names import escape_label
 from ._snapshot import FamilySnapshot
 from ._values import PAGE_SLOTS, ShardStore
@@ -122,6 +122,7 @@ class _Shard:
     slots: dict[int, tuple[str, tuple[str, ...], int]] = field(default_factory=dict)
     # value slot of a histogram series -> (first exemplar slot, bucket count)
     exemplar_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
+    exemplar_cache: RunCache = field(default_factory=dict)
     dead_values: array[float] | None = None
     dead_exemplars: dict[int, dict[int, Exemplar]] = field(default_factory=dict)
     dead_stamp: tuple[int, int] = (-1, -1)
@@ -225,7 +226,8 @@ class ShardReader:
             values = _read_values(values_path)
             if values is None:
                 continue
-            marks = read_runs(exemplars_path, shard.exemplar_runs) if shard.exemplar_runs else {}
+            marks = (read_runs(exemplars_path, shard.exemplar_runs, shard.exemplar_cache)
+                     if shard.exemplar_runs else {})
             if not alive:
                 shard.dead_values, shard.dead_stamp = values, stamp
                 shard.dead_exemplars = marks
