@@ -170,3 +170,63 @@ def test_read_runs_reads_a_torn_slot_again(tmp_path: Path) -> None:
     path.write_bytes(good + good[:20] + b"\xff" + good[21:])
     assert read_runs(str(path), {7: (0, 2)}) == {7: {0: ("a" * 32, 1.0, 2.0)}}
     assert read_runs(str(tmp_path / "missing"), {7: (0, 2)}) == {}
+
+
+def test_the_http_hook_follows_its_registry_into_a_worker_shard(tmp_path: Path) -> None:
+    """At init in a worker (or after fork) the registry moves to a shard: the hook's
+    cached series must write exemplars into the shard from then on."""
+    import time
+
+    from watchkeeper._http_types import RequestRecord
+    from watchkeeper.config import MetricsSettings
+    from watchkeeper.metrics import HttpServerHook
+
+    def request(trace_id: str, duration: float) -> RequestRecord:
+        record = RequestRecord("GET", "/a", "", "http", None, 0.0, time.time(), {})
+        record.route, record.status, record.duration = "/a", 200, duration
+        record.state["trace_id"] = trace_id
+        return record
+
+    registry = Registry()
+    hook = HttpServerHook(registry, MetricsSettings(latency_buckets=[0.1, 1.0]))
+    hook.on_response(request("a" * 32, 0.05))
+    registry.bind_store(ShardStore(str(tmp_path), "601-a"), keep_values=True)
+    hook.on_response(request("b" * 32, 0.5))
+    text = render_openmetrics(ShardReader(str(tmp_path)).snapshot())
+    assert {k: v[0] for k, v in _exemplars(text).items()} == {
+        ("/a", "0.1"): "a" * 32, ("/a", "1.0"): "b" * 32}
+
+
+_WRITER = """
+import mmap, os, sys, time
+from watchkeeper.metrics._exemplars import ShardExemplars
+fd = os.open(sys.argv[1], os.O_RDWR)
+sink = ShardExemplars(mmap.mmap(fd, 4096), 0, 1)
+end = time.monotonic() + float(sys.argv[2])
+marks = [("a" * 32, 1.0, 1.0), ("b" * 31, 2.0, 2.0)]
+print("ready", flush=True)
+n = 0
+while time.monotonic() < end:
+    sink[0] = marks[n & 1]
+    n += 1
+"""
+
+
+def test_reads_racing_a_writer_process_never_show_a_mix(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.exemplars"
+    path.write_bytes(bytes(4096))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    seen = set()
+    with subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "1.5"], env=env,
+                          stdout=subprocess.PIPE) as writer:
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == b"ready\n"
+        while writer.poll() is None:
+            marks = read_runs(str(path), {0: (0, 1)})
+            seen.add(marks.get(0, {}).get(0))
+    assert writer.returncode == 0
+    assert seen <= {("a" * 32, 1.0, 1.0), ("b" * 31, 2.0, 2.0), None}
+    assert seen & {("a" * 32, 1.0, 1.0), ("b" * 31, 2.0, 2.0)}
