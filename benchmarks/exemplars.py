@@ -111,6 +111,8 @@ def main() -> None:
         Path(tmp, "hook").mkdir()
         ops = per_request(str(Path(tmp, "hook")))
         times: dict[str, list[float]] = {name: [] for name in ops}
+        for func in ops.values():  # warm-up: first-touch pages, caches, allocations
+            timeit.timeit(func, number=100_000)
         for round_ in range(args.repeats):
             order = list(ops) if round_ % 2 == 0 else list(ops)[::-1]  # interleaved A/B
             for name in order:
