@@ -1,5 +1,6 @@
 """Minimal apps for the multi-worker tests: FastAPI (ASGI) and Flask (WSGI)."""
 
+import asyncio
 import os
 
 from fastapi import FastAPI
@@ -13,6 +14,13 @@ asgi = FastAPI()
 @asgi.get("/hit/{n}")
 async def hit(n: int) -> dict[str, int]:
     return {"n": n, "pid": os.getpid()}
+
+
+@asgi.get("/nap/{ms}")
+async def nap(ms: int) -> dict[str, int]:
+    """Slow enough to land in a chosen latency bucket."""
+    await asyncio.sleep(ms / 1000)
+    return {"ms": ms, "pid": os.getpid()}
 
 
 watchkeeper.instrument(asgi)

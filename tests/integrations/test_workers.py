@@ -98,3 +98,94 @@ def test_corrupt_and_empty_shards_never_break_the_scrape(tmp_path) -> None:  # t
             httpx.get(f"{base}/hit/{i}")
         text = httpx.get(f"{base}/metrics").text
     assert value(text, "http_requests_total", route="/hit/<int:n>") == 10
+
+
+def _exemplar_scrape(text: str) -> dict[tuple[str, str], tuple[float, str | None, float]]:
+    """{(route, le): (bucket's own count, exemplar trace id, exemplar value)} of the request
+    duration histogram, read by prometheus_client's OpenMetrics parser (which rejects
+    malformed exemplars)."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    family = next(f for f in text_string_to_metric_families(text)
+                  if f.name == "http_request_duration_seconds")
+    out: dict[tuple[str, str], tuple[float, str | None, float]] = {}
+    below: dict[str, float] = {}
+    for sample in family.samples:
+        if not sample.name.endswith("_bucket"):
+            continue
+        route, le = sample.labels["route"], sample.labels["le"]
+        own = sample.value - below.get(route, 0.0)  # cumulative -> this bucket's count
+        below[route] = sample.value
+        mark = sample.exemplar
+        out[route, le] = (own, mark.labels["trace_id"] if mark else None,
+                          mark.value if mark else float("nan"))
+    return out
+
+
+def test_exemplars_of_every_worker_reach_the_scrape(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shards = tmp_path / "shards"
+    port = free_port()
+    env = {"WATCHKEEPER_METRICS__MULTIPROCESS_DIR": str(shards),
+           "WATCHKEEPER_TRACES__ENABLED": "true", "WATCHKEEPER_TRACES__SAMPLE_RATIO": "1.0",
+           "WATCHKEEPER_TRACES__EXPORTERS": "none",
+           "WATCHKEEPER_TRACES__TRACE_ID_HEADER": "X-Trace-Id"}
+    argv = gunicorn("counting_app:asgi", port, "-w", "2", "-k", "uvicorn_worker.UvicornWorker")
+    served: dict[str, int] = {}  # trace id -> pid that served it
+
+    def one(client: httpx.Client, path: str) -> tuple[str, int]:
+        response = client.get(path)
+        trace_id = response.headers["x-trace-id"]
+        served[trace_id] = int(response.json()["pid"])
+        return trace_id, served[trace_id]
+
+    def fresh(path: str) -> tuple[str, int]:
+        with httpx.Client(base_url=base, timeout=10) as client:  # new connection
+            return one(client, path)
+
+    with serve(argv, port, env=env) as base:
+        time.sleep(1.0)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda i: fresh(f"/nap/{(0, 20, 60, 150, 400)[i % 5]}"), range(100)))
+        assert len(set(served.values())) == 2, "the load did not reach both workers"
+        # The last request of each route, served by different workers: each is the newest
+        # of its bucket, so both must show whichever worker answers the scrape.
+        last_hit, hit_pid = fresh("/hit/1")
+        for _ in range(200):
+            last_nap, nap_pid = fresh("/nap/0")
+            if nap_pid != hit_pid:
+                break
+        assert nap_pid != hit_pid
+        accept = {"accept": "application/openmetrics-text"}
+        texts = [httpx.get(f"{base}/metrics", headers=accept).text for _ in range(6)]
+        plain = httpx.get(f"{base}/metrics").text
+        assert "# {" not in plain  # the 0.0.4 text format never carries exemplars
+        for text in texts:
+            buckets = _exemplar_scrape(text)
+            shown = {trace for _, trace, _ in buckets.values() if trace}
+            assert {last_hit, last_nap} <= shown
+            previous = {"/hit/{n}": 0.0, "/nap/{ms}": 0.0}
+            for (route, le), (count, trace, observed) in buckets.items():
+                bound = float(le)
+                if count > 0:
+                    assert trace in served, f"{route} le={le}: no exemplar of a served request"
+                    assert previous[route] < observed <= bound
+                previous[route] = bound
+
+        # Corrupt the slot holding the /hit exemplar in its worker's file: the scrape
+        # skips it (that bucket has no other exemplar) and keeps everything else.
+        needle = last_hit.encode()
+        slot_file = next(p for p in shards.iterdir()
+                         if p.suffix == ".exemplars" and needle in p.read_bytes())
+        data = slot_file.read_bytes()
+        at = data.index(needle) - 9  # a byte of the slot's timestamp, just before the id
+        with open(slot_file, "r+b") as fh:
+            fh.seek(at)
+            fh.write(bytes([data[at] ^ 0xFF]))
+        corrupted = httpx.get(f"{base}/metrics", headers=accept).text
+
+    after = _exemplar_scrape(corrupted)
+    shown = {trace for _, trace, _ in after.values() if trace}
+    assert last_hit not in shown
+    assert last_nap in shown
+    assert all(trace for (route, _), (count, trace, _) in after.items()
+               if count > 0 and route == "/nap/{ms}")

@@ -181,7 +181,11 @@ class Family(Generic[C]):
         with self._registry.creation_lock:
             child = self._children.pop(key, None)
         if child is not None:
+            self._forget(child)
             self._registry.store.describe(b'{"rm":%d}' % child._slot)
+
+    def _forget(self, child: C) -> None:
+        """Drop what the family keeps about a removed child besides its slots."""
 
     def clear(self) -> None:
         """Forget every series."""

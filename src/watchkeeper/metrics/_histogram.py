@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..exceptions import MetricError
+from ._exemplars import ExemplarSink
 from ._family import Child, Family
 from ._timing import Timer
+from ._values import ValueStore
 
 __all__ = ["Histogram", "HistogramChild"]
 
@@ -67,9 +69,38 @@ class Histogram(Family[HistogramChild]):
             raise MetricError(f"{name}: bucket bounds must be strictly increasing: {bounds}")
         self.bounds: tuple[float, ...] = tuple(bounds)
         # {labels_text: {bucket index: (trace_id, value, unix time)}}: the latest sampled
-        # observation per bucket, shown as OpenMetrics exemplars.
-        self.exemplars: dict[str, dict[int, tuple[str, float, float]]] = {}
+        # observation per bucket, shown as OpenMetrics exemplars. The store decides where
+        # they live (a dict, or slots of a worker's shard), like the values.
+        self.exemplars: dict[str, ExemplarSink] = {}
         super().__init__(name, documentation, *args, **kwargs)
+
+    def exemplars_of(self, child: HistogramChild) -> ExemplarSink:
+        """Where ``child`` keeps its exemplars, allocated on first use."""
+        sink = self.exemplars.get(child.labels_text)
+        if sink is None:
+            with self._registry.creation_lock:
+                sink = self.exemplars.get(child.labels_text)
+                if sink is None:
+                    sink = self._registry.store.exemplars(len(self.bounds) + 1, child._slot)
+                    self.exemplars[child.labels_text] = sink
+        return sink
+
+    def rebind(self, store: ValueStore, keep: bool) -> None:
+        super().rebind(store, keep)
+        moved: dict[str, ExemplarSink] = {}
+        for child in self.children():
+            old = self.exemplars.get(child.labels_text)
+            if old is None:
+                continue
+            sink = moved[child.labels_text] = store.exemplars(len(self.bounds) + 1,
+                                                              child._slot)
+            if keep:
+                for bucket, exemplar in list(old.items()):
+                    sink[bucket] = exemplar
+        self.exemplars = moved
+
+    def _forget(self, child: HistogramChild) -> None:
+        self.exemplars.pop(child.labels_text, None)
 
     def slot_count(self) -> int:
         return len(self.bounds) + 2

@@ -8,12 +8,13 @@ from typing import Any
 
 from .._http_types import EndpointResponse, RequestRecord
 from ..config import MetricsSettings
+from ._exemplars import ExemplarSink
 from ._names import HTTP_METHODS, OTHER_METHOD, method_label
 from ._registry import Registry
 
 __all__ = ["HttpServerHook"]
 
-_Series = tuple[Any, int, Any, int, Any, int, Any, int, dict[int, tuple[str, float, float]]]
+_Series = tuple[Any, int, Any, int, Any, int, Any, int, ExemplarSink]
 """(page, index) of the count, duration, request-size and response-size slots, and the
 duration series' exemplars by bucket."""
 
@@ -88,6 +89,7 @@ class HttpServerHook:
         response_bytes = record.response_bytes
         latency, sizes, latency_sum, size_sum = self._shape
         bucket = bisect_left(latency, duration)
+        trace_id = record.state.get(TRACE_ID_KEY) if record.state else None
         # One lock and no per-child calls: this runs once per request.
         with self._lock:
             count_page[count_i] += 1.0
@@ -97,9 +99,9 @@ class HttpServerHook:
             request_page[request_i + size_sum] += request_bytes
             response_page[response_i + bisect_left(sizes, response_bytes)] += 1.0
             response_page[response_i + size_sum] += response_bytes
-        if record.state:
-            trace_id = record.state.get(TRACE_ID_KEY)
             if trace_id is not None:
+                # A dict in one process; under pre-fork workers a checksummed slot of
+                # this worker's mmapped shard (no system call), read by any scraper.
                 exemplars[bucket] = (trace_id, duration, record.start_time + duration)
         if record.exception is not None:
             self.exceptions.labels(method, route, type(record.exception).__name__).inc()
@@ -113,7 +115,7 @@ class HttpServerHook:
             self.request_size.labels(method, route),
             self.response_size.labels(method, route),
         )
-        exemplars = self.duration.exemplars.setdefault(children[1].labels_text, {})
+        exemplars = self.duration.exemplars_of(children[1])
         series: _Series = (*(part for child in children for part in (child._page, child._i)),
                            exemplars)  # type: ignore[assignment]
         if len(self._series) < self._limit:

@@ -3,8 +3,9 @@
 Each worker writes its series into its own shard (see ``ShardStore``); the worker that
 answers a scrape reads every shard of its server and combines them: counters and
 histograms are summed over all workers, dead ones included, so totals never go back;
-gauges combine over live workers by the family's mode. A torn or corrupt shard record
-is skipped, never fatal.
+gauges combine over live workers by the family's mode. Each histogram bucket shows the
+newest exemplar any worker (dead ones included) left in its exemplar slots. A torn or
+corrupt shard record or exemplar slot is skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import orjson
 
 from ..config import MetricsSettings
+from ._exemplars import Exemplar, RunCache, read_runs
 from ._names import escape_label
 from ._snapshot import FamilySnapshot
 from ._values import PAGE_SLOTS, ShardStore
@@ -137,7 +139,11 @@ class _Shard:
     offset: int = 0
     families: dict[str, dict[str, Any]] = field(default_factory=dict)
     slots: dict[int, tuple[str, tuple[str, ...], int]] = field(default_factory=dict)
+    # value slot of a histogram series -> (first exemplar slot, bucket count)
+    exemplar_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
+    exemplar_cache: RunCache = field(default_factory=dict)
     dead_values: array[float] | None = None
+    dead_exemplars: dict[int, dict[int, Exemplar]] = field(default_factory=dict)
     dead_stamp: tuple[int, int] = (-1, -1)
 
 
@@ -154,8 +160,11 @@ class ShardReader:
         meta: dict[str, dict[str, Any]] = {}
         # (family, label values, pid or "") -> combined values
         combined: dict[tuple[str, tuple[str, ...], str], list[float]] = {}
-        for shard, alive, values in self._read_all():
+        exemplars: dict[tuple[str, tuple[str, ...]], dict[int, Exemplar]] = {}
+        for shard, alive, values, marks in self._read_all():
             meta.update(shard.families)
+            if marks:
+                _newest(shard, marks, exemplars)
             for slot, (family, label_values, count) in shard.slots.items():
                 info = shard.families.get(family)
                 if info is None or slot + count > len(values):
@@ -175,12 +184,13 @@ class ShardReader:
                     combined[key] = [min(a, b) for a, b in zip(previous, current, strict=True)]
                 elif len(previous) == len(current):
                     combined[key] = [a + b for a, b in zip(previous, current, strict=True)]
-        return self._families(meta, combined)
+        return self._families(meta, combined, exemplars)
 
     def _families(
         self,
         meta: dict[str, dict[str, Any]],
         combined: dict[tuple[str, tuple[str, ...], str], list[float]],
+        exemplars: dict[tuple[str, tuple[str, ...]], dict[int, Exemplar]],
     ) -> list[FamilySnapshot]:
         out: dict[str, FamilySnapshot] = {}
         for name, info in meta.items():
@@ -192,7 +202,11 @@ class ShardReader:
             snap = out.get(family)
             if snap is None:
                 continue
-            snap.series.append((self._labels_text(meta[family], label_values, pid), values))
+            labels = self._labels_text(meta[family], label_values, pid)
+            snap.series.append((labels, values))
+            marks = exemplars.get((family, label_values))
+            if marks and snap.kind == "histogram":
+                snap.exemplars[labels] = marks
         return [out[name] for name in sorted(out)]
 
     def _labels_text(self, info: dict[str, Any], values: tuple[str, ...], pid: str) -> str:
@@ -207,7 +221,9 @@ class ShardReader:
             text = self._labels[key] = ",".join(parts)
         return text
 
-    def _read_all(self) -> Iterator[tuple[_Shard, bool, array[float]]]:
+    def _read_all(
+        self,
+    ) -> Iterator[tuple[_Shard, bool, array[float], dict[int, dict[int, Exemplar]]]]:
         try:
             names = [n[:-5] for n in os.listdir(self.directory) if n.endswith(".keys")]
         except OSError:
@@ -218,18 +234,23 @@ class ShardReader:
                 shard = self._shards[name] = _Shard(pid=name.split("-", 1)[0])
             keys_path = os.path.join(self.directory, f"{name}.keys")
             values_path = os.path.join(self.directory, f"{name}.values")
+            exemplars_path = os.path.join(self.directory, f"{name}.exemplars")
             alive = (self.own is not None and self.own.name == name) or _is_locked(keys_path)
-            stamp = _stamp(keys_path, values_path)
+            stamp = _stamp(keys_path, values_path, exemplars_path)
             if not alive and shard.dead_values is not None and stamp == shard.dead_stamp:
-                yield shard, False, shard.dead_values  # a dead worker's shard is final
+                # a dead worker's shard is final
+                yield shard, False, shard.dead_values, shard.dead_exemplars
                 continue
             self._parse_keys(shard, keys_path)
             values = _read_values(values_path)
             if values is None:
                 continue
+            marks = (read_runs(exemplars_path, shard.exemplar_runs, shard.exemplar_cache)
+                     if shard.exemplar_runs else {})
             if not alive:
                 shard.dead_values, shard.dead_stamp = values, stamp
-            yield shard, alive, values
+                shard.dead_exemplars = marks
+            yield shard, alive, values, marks
 
     @staticmethod
     def _parse_keys(shard: _Shard, path: str) -> None:
@@ -245,6 +266,11 @@ class ShardReader:
                 record = orjson.loads(line)
                 if "s" in record:
                     shard.slots[record["s"]] = (record["f"], tuple(record["v"]), record["n"])
+                elif "x" in record:
+                    run = (record["e"], record["x"], record["n"])
+                    if all(type(n) is int for n in run) and run[1] >= 0 and (
+                            0 < run[2] <= PAGE_SLOTS):
+                        shard.exemplar_runs[run[0]] = (run[1], run[2])
                 elif "family" in record:
                     shard.families[record["family"]] = record
                 elif "rm" in record:
@@ -252,6 +278,26 @@ class ShardReader:
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue  # a corrupt record loses that series only
         shard.offset += end
+
+
+def _newest(shard: _Shard, marks: dict[int, dict[int, Exemplar]],
+            into: dict[tuple[str, tuple[str, ...]], dict[int, Exemplar]]) -> None:
+    """Merge one shard's exemplars (by value slot) into ``into``: newest wins per bucket."""
+    for slot, by_bucket in marks.items():
+        series = shard.slots.get(slot)
+        if series is None:
+            continue  # removed, or its key record not written yet
+        family, label_values, count = series
+        info = shard.families.get(family)
+        if info is None or info.get("type") != "histogram" or count < 2:
+            continue
+        merged = into.setdefault((family, label_values), {})
+        for bucket, exemplar in by_bucket.items():
+            if bucket >= count - 1:
+                continue  # the last value slot is the sum, not a bucket
+            seen = merged.get(bucket)
+            if seen is None or exemplar[2] > seen[2]:
+                merged[bucket] = exemplar
 
 
 def _stamp(*paths: str) -> tuple[int, int]:

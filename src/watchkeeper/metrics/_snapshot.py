@@ -38,8 +38,17 @@ def snapshot_family(family: Family[Any]) -> FamilySnapshot:
         unit=family.unit,
         bounds=getattr(family, "bounds", ()),
         series=[(child.labels_text, values) for child, values in family.collect_values()],
-        exemplars={k: dict(v) for k, v in getattr(family, "exemplars", {}).items() if v},
+        exemplars=_exemplars(family),
     )
+
+
+def _exemplars(family: Family[Any]) -> dict[str, dict[int, tuple[str, float, float]]]:
+    out = {}
+    for labels, sink in getattr(family, "exemplars", {}).items():
+        marks = dict(sink.items())
+        if marks:
+            out[labels] = marks
+    return out
 
 
 def snapshot_registry(registry: Registry) -> list[FamilySnapshot]:

@@ -13,6 +13,8 @@ import os
 import threading
 from typing import Any, Protocol, TypeAlias
 
+from ._exemplars import ExemplarPages, ExemplarSink, ShardExemplars
+
 __all__ = ["PAGE_SLOTS", "MemoryStore", "SlotRef", "ValueStore"]
 
 PAGE_SLOTS = 4096  # doubles per page: 32 KiB, a multiple of mmap's allocation granularity
@@ -34,6 +36,11 @@ class ValueStore(Protocol):
 
     def describe(self, record: bytes) -> None:
         """Record metadata (a family's shape) for readers of a shard."""
+        ...
+
+    def exemplars(self, count: int, slot: int) -> ExemplarSink:
+        """Where the series whose values start at ``slot`` keeps ``count`` buckets'
+        latest exemplars."""
         ...
 
 
@@ -74,9 +81,13 @@ class MemoryStore(_Pages):
     def describe(self, record: bytes) -> None:
         """Nothing reads a memory store from outside."""
 
+    def exemplars(self, count: int, slot: int) -> ExemplarSink:
+        return {}
+
 
 class ShardStore(_Pages):
-    """Pages mmapped from ``<dir>/<name>.values`` with a ``.keys`` JSON-lines index.
+    """Pages mmapped from ``<dir>/<name>.values`` with a ``.keys`` JSON-lines index, and
+    exemplar slots mmapped from ``<name>.exemplars`` (see ``_exemplars``).
 
     The owner holds an exclusive ``flock`` on the keys file for its whole life; a reader
     that can take the lock knows the writer is gone (robust to pid reuse).
@@ -98,6 +109,8 @@ class ShardStore(_Pages):
         fcntl.flock(self._keys_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.rename(hidden, self.keys_path)
         self._maps: list[mmap.mmap] = []
+        self._exemplars = ExemplarPages(os.path.join(directory, f"{name}.exemplars"),
+                                        PAGE_SLOTS)
 
     def new_page(self, number: int) -> Page:
         os.ftruncate(self._values_fd, (number + 1) * _PAGE_BYTES)
@@ -117,11 +130,19 @@ class ShardStore(_Pages):
         with self.lock:
             os.write(self._keys_fd, record + b"\n")
 
+    def exemplars(self, count: int, slot: int) -> ExemplarSink:
+        with self.lock:
+            page, index, first = self._exemplars.take(count)
+            # Tied to the series by its value slot, so a removed series' exemplars go too.
+            os.write(self._keys_fd, b'{"x":%d,"n":%d,"e":%d}\n' % (first, count, slot))
+            return ShardExemplars(page, index, count)
+
     def detach(self) -> None:
         """In a forked child: drop the inherited descriptors so the parent's lock dies
         with the parent (flock locks belong to the open file, which fork shares)."""
         os.close(self._values_fd)
         os.close(self._keys_fd)
+        self._exemplars.detach()
 
     def close(self) -> None:
         """Release the shard (the files stay: a dead worker's counters still count)."""
@@ -131,3 +152,4 @@ class ShardStore(_Pages):
             mapped.close()
         os.close(self._values_fd)
         os.close(self._keys_fd)
+        self._exemplars.close()
