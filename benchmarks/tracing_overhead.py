@@ -1,9 +1,12 @@
 """Tracing cost: req/s of a FastAPI app bare vs watchkeeper tracing (sample ratio 1.0 and
-0.01) vs opentelemetry-instrumentation-asgi, all exporting OTLP/HTTP to a local sink; and
-µs per span for ``watchkeeper.span`` vs the raw OpenTelemetry SDK.
+0.01) vs opentelemetry-instrumentation-asgi, all exporting OTLP/HTTP to a local sink; the
+CPU each request costs with and without tracing in one process; and µs per span for
+``watchkeeper.span`` vs the raw OpenTelemetry SDK.
 
 Same plumbing as ``http_overhead.py``: one uvicorn process pinned to CPU 0, wrk on CPU 1,
-variants interleaved round by round, medians with the ratio to bare.
+variants interleaved round by round, medians with the ratio to bare. On a shared VM the
+req/s ratios swing between runs; the in-process CPU figures (export thread included,
+steal excluded) are the stable ones.
 
     python benchmarks/tracing_overhead.py [--rounds 3] [--seconds 5]
 """
@@ -11,10 +14,12 @@ variants interleaved round by round, medians with the ratio to bare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
 import timeit
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -108,6 +113,93 @@ def http_table(rounds: int, seconds: float, connections: int) -> str:
                   "µs/request vs bare"], rows)
 
 
+def _cpu_child(variant: str, batches: int, size: int) -> None:
+    """In one process: a bare app and the same app instrumented, driven alternately through
+    ASGI, timed in process CPU (the export thread included, other processes and the
+    VM's steal excluded). Prints the medians as JSON."""
+    import asyncio
+    import json
+    import statistics
+    import time
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+    from fastapi import FastAPI
+
+    import watchkeeper
+
+    def make() -> Any:
+        app = FastAPI()
+
+        @app.get("/items/{item_id}")
+        async def get_item(item_id: int) -> dict[str, int]:
+            return {"id": item_id}
+
+        return app
+
+    bare, traced = make(), make()
+    ratio = float(variant.rsplit("_", 1)[1])
+    watchkeeper.instrument(traced, traces={"sample_ratio": ratio}, metrics={"enabled": False},
+                           logs={"enabled": False}, security={"enabled": False})
+    watchkeeper.traces.disable_framework_tracing(bare)  # the global provider is ours now
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/items/1", "raw_path": b"/items/1",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80),
+             "headers": [(b"host", b"x"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    async def batch(app: Any) -> float:
+        start = time.process_time()
+        for _ in range(size):
+            await app(dict(scope), receive, send)
+        return (time.process_time() - start) / size
+
+    async def run() -> dict[str, float]:
+        await batch(bare)
+        await batch(traced)
+        times: dict[str, list[float]] = {"bare": [], "traced": []}
+        for _ in range(batches):
+            times["bare"].append(await batch(bare))
+            times["traced"].append(await batch(traced))
+        return {k: statistics.median(v) * 1e6 for k, v in times.items()}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def cpu_table(rounds: int, endpoint: str) -> str:
+    import json
+    import subprocess
+
+    from _harness import median, pin, table
+
+    variants = ["watchkeeper_1.0", "watchkeeper_0.01"]
+    results: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    for _ in range(rounds):
+        for variant in variants:
+            out = subprocess.run(
+                [*pin(0), sys.executable, __file__, "--cpu-child", variant],
+                capture_output=True, text=True, check=True, timeout=600,
+                env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
+                cwd=os.path.dirname(os.path.abspath(__file__)))
+            got = json.loads(out.stdout.strip().splitlines()[-1])
+            results[variant].append((got["bare"], got["traced"]))
+    rows = []
+    for variant, pairs in results.items():
+        extra = sorted(t - b for b, t in pairs)
+        rows.append([variant, f"{median([b for b, _ in pairs]):.1f}",
+                     f"{median([t for _, t in pairs]):.1f}",
+                     f"{median(extra):+.1f} ({extra[0]:+.1f} to {extra[-1]:+.1f})"])
+    # The ASGI app alone is far cheaper than a request through uvicorn, so the µs added,
+    # not a ratio, is what carries over to the HTTP table.
+    return table(["variant (in process, ASGI)", "bare µs CPU/request",
+                  "traced µs CPU/request", "µs added (range)"], rows)
+
+
 def span_table(number: int) -> str:
     """µs per span, both with a batch processor and an exporter that discards."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
@@ -166,11 +258,28 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--spans", type=int, default=20000)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--cpu-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cpu_child:
+        _cpu_child(args.cpu_child, batches=25, size=2000)
+        return
     if not args.skip_http:
         print(http_table(args.rounds, args.seconds, args.connections))
         print()
+    with _sink() as endpoint:
+        print(cpu_table(args.rounds, endpoint))
+    print()
     print(span_table(args.spans))
+
+
+@contextlib.contextmanager
+def _sink() -> Iterator[str]:
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{sink.server_address[1]}"
+    finally:
+        sink.shutdown()
 
 
 if __name__ == "__main__":
