@@ -1,32 +1,48 @@
 """Requests/s of a FastAPI app with watchkeeper's security stage in detect mode vs
-without it (metrics on in both), in one run, interleaved round by round.
+without it (metrics on in both), the bare app and the peer (fastapi-guard, passive), in
+one run, interleaved round by round.
 
-Two traffic shapes: the same URL every time (the inspector's verdict cache answers) and
-a unique path and query per request (every request is normalised and matched in full).
+Traffic shapes: the same URL every time (the verdict caches answer), a unique path and
+query per request (every request normalised and searched), and unique URLs with a
+browser's headers (user agent, referer and a kilobyte of cookies, inspected too).
 
-    python benchmarks/security_overhead.py [--rounds 3] [--seconds 5]
+    python benchmarks/security_overhead.py [--rounds 7] [--seconds 3]
     python benchmarks/security_overhead.py --in-process [--rounds 3]
+    python benchmarks/security_overhead.py --hook [--rounds 15]
 
 ``--in-process`` calls the ASGI app directly (no sockets, no wrk), one pinned process per
-variant and round, and reports the best of several batches: on a busy machine this is the
-steadier figure of what the stage itself costs.
+shape and round, toggling the security hook in and out of the same app request by
+request; it reports medians of single requests: the steadiest figure of what the stage
+costs inside a real request (its code and data are cache-cold there, unlike in a loop).
+``--hook`` times the hook alone in a tight loop per shape.
 
-This file is also the app the server runs (``BENCH_SECURITY`` = off | detect).
+This file is also the app the server runs (``BENCH_SECURITY`` = bare | guard | off |
+detect).
 
-Last run (2-core VM shared with other jobs, load average 8-13; medians of 3 rounds):
+Last run (2-core VM shared with other jobs, load average 2-4; throughput of one variant
+swung 1,100-7,600 req/s between rounds, so only same-round ratios mean much; 7 rounds):
 
-    traffic     | without security req/s | detect mode req/s | ratio | µs/request added
-    same URL    | 3108                   | 3007              | 0.968 | 10.8
-    unique URLs | 3115                   | 2290              | 0.735 | 115.7
+    traffic              | bare | fastapi-guard | security off | detect | detect/off | paired
+    same URL             | 4626 | 21            | 4221         | 4057   | 0.961      | 0.981
+    unique URLs          | 4365 | 0             | 3340         | 4035   | 1.208      | 0.944
+    browser, unique URLs | 3593 | 0             | 3138         | 2880   | 0.918      | 0.866
 
-    traffic (in process) | without security µs/req | detect µs/req | µs added | ratio
-    same URL             | 78.7                    | 79.6          | 0.9      | 0.989
-    unique URLs          | 82.3                    | 103.0         | 20.6     | 0.800
+("paired": the median of the seven same-round detect/off ratios. fastapi-guard in passive
+mode answered about 20 req/s on the same URL and nothing within wrk's 2 s timeout on
+unique URLs.)
 
-The hook alone (best of 5 x 20k calls, re2): 1.9-2.5 µs per request when the path,
-query and user agent were seen recently, 8-9 µs when they are new; the stdlib ``re``
-fallback costs 60-90 µs for new values. Repeat on a quiet machine before trusting the
-unique-URL wrk ratio: round-to-round spread on this run was larger than the effect.
+    traffic (in process)    | without the stage µs/req | detect µs/req | µs added | ratio
+    same URL                | 53.9                     | 56.1          | 2.2      | 0.960
+    unique URLs             | 65.3                     | 77.0          | 11.7     | 0.848
+    browser, same URL       | 93.0                     | 98.0          | 5.1      | 0.948
+    browser, unique URLs    | 106.7                    | 123.8         | 17.1     | 0.862
+    API client, unique URLs | 92.0                     | 106.3         | 14.3     | 0.865
+
+The hook alone (tight loop, re2; instructions per call from callgrind, noise-free):
+same URL 11.8k (1-2 µs), unique URLs 31.5k (2.5-5 µs), browser same URL 24.7k (2.5-4 µs),
+browser unique URLs 45k (5-7 µs), API client unique URLs 32.5k. Inside a request the
+re2 call of a new URL costs 1.5-3 µs instead of 0.7 (cold), which is most of the gap
+to the in-process figures; the stdlib ``re`` fallback costs 60-90 µs for new values.
 """
 
 from __future__ import annotations
@@ -35,6 +51,7 @@ import argparse
 import os
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 VARIANTS = ["bare", "guard", "off", "detect"]
@@ -318,33 +335,57 @@ def main() -> None:
     shapes = {"same URL": None, "unique URLs": str(scripts / "unique.lua"),
               "browser, unique URLs": str(scripts / "browser.lua")}
     results: dict[tuple[str, str], list[float]] = {}
-    for round_number in range(args.rounds):
-        order = variants if round_number % 2 == 0 else variants[::-1]
-        for variant in order:
-            port = free_port()
-            argv = [sys.executable, "-m", "uvicorn", "security_overhead:app", "--port",
-                    str(port), "--log-level", "warning", "--no-access-log"]
-            with server(argv, port, {"BENCH_SECURITY": variant}, "/items/1") as base:
-                for shape, lua in shapes.items():
-                    url = f"{base}/items/1"
-                    _wrk(url, 1.0, args.connections, lua)  # warm up
-                    rps = _wrk(url, args.seconds, args.connections, lua)
-                    results.setdefault((variant, shape), []).append(rps)
-                    print(f"round {round_number + 1} {variant:>7} {shape:>20}: "
-                          f"{rps:9.0f} req/s", file=sys.stderr, flush=True)
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "security_overhead:app", "--port",
+                str(port), "--log-level", "warning", "--no-access-log"]
+
+    def measure(round_number: int, variant: str, base: str, shape: str) -> None:
+        url = f"{base}/items/1"
+        _wrk(url, 1.0, args.connections, shapes[shape])  # warm up
+        rps = _wrk(url, args.seconds, args.connections, shapes[shape])
+        results.setdefault((variant, shape), []).append(rps)
+        print(f"round {round_number + 1} {variant:>7} {shape:>20}: {rps:9.0f} req/s",
+              file=sys.stderr, flush=True)
+
+    with ExitStack() as servers:
+        # Every variant but the peer serves from start to end (all pinned to CPU 0, idle
+        # while another is measured), so the variants of a round are seconds apart, not
+        # minutes: on a shared machine the load drifts over minutes. The peer is started
+        # per round: its slow requests keep running after wrk stops, and would eat
+        # into the next variant's CPU.
+        bases = {}
+        for variant in variants:
+            if variant != "guard":
+                port = free_port()
+                bases[variant] = servers.enter_context(
+                    server(argv(port), port, {"BENCH_SECURITY": variant}, "/items/1"))
+        for round_number in range(args.rounds):
+            order = variants if round_number % 2 == 0 else variants[::-1]
+            for shape in shapes:
+                for variant in order:
+                    if variant in bases:
+                        measure(round_number, variant, bases[variant], shape)
+            if "guard" in variants:
+                port = free_port()
+                with server(argv(port), port, {"BENCH_SECURITY": "guard"}, "/items/1") as base:
+                    for shape in shapes:
+                        measure(round_number, "guard", base, shape)
     rows = []
     for shape in shapes:
         rps = {v: median(results[(v, shape)]) for v in variants}
         row = [shape, *(f"{rps[v]:.0f}" for v in variants)]
         if "off" in rps and "detect" in rps:
-            row += [f"{rps['detect'] / rps['off']:.3f}",
+            paired = median([d / o for d, o in zip(results[("detect", shape)],
+                                                    results[("off", shape)], strict=True)])
+            row += [f"{rps['detect'] / rps['off']:.3f}", f"{paired:.3f}",
                     f"{1e6 / rps['detect'] - 1e6 / rps['off']:.1f}"]
         if "bare" in rps and "guard" in rps:
             row.append(f"{rps['guard'] / rps['bare']:.4f}")
         rows.append(row)
     headers = ["traffic", *(f"{LABELS[v]} req/s" for v in variants)]
     if "off" in variants and "detect" in variants:
-        headers += ["detect / off", "µs/request added"]
+        headers += ["detect / off", "same-round ratios' median", "µs/request added"]
     if "bare" in variants and "guard" in variants:
         headers.append("fastapi-guard / bare")
     print(table(headers, rows))
