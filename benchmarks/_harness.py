@@ -56,7 +56,11 @@ def server(argv: list[str], port: int, env: Mapping[str, str], probe: str,
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # e.g. still draining a backlog of slow requests
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
 
 
 @dataclass

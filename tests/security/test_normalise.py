@@ -76,7 +76,7 @@ def test_lone_surrogates_become_replacement_characters(value: str) -> None:
 def test_fast_path_check_is_the_regex_it_replaced(text: str) -> None:
     import re
 
-    from watchkeeper.security._normalise import _nothing_to_undo
+    from watchkeeper.security._normalise import nothing_to_undo
 
     needs_work = re.compile(r"[%&\\\x00\t\r\f\v]|\*/|  ")
-    assert _nothing_to_undo(text) == (needs_work.search(text) is None)
+    assert nothing_to_undo(text) == (needs_work.search(text) is None)

@@ -86,36 +86,38 @@ class Blocklist:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._until: dict[str, float] = {}
+        # client -> deadline; never replaced, so the request hook may keep it and test
+        # it for emptiness without a method call (most of the time it is empty)
+        self.until: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
-        return bool(self._until)
+        return bool(self.until)
 
     def block(self, client: str, ttl: float) -> None:
         with self._lock:
-            self._until[client] = max(self._until.get(client, 0.0), self.clock() + ttl)
+            self.until[client] = max(self.until.get(client, 0.0), self.clock() + ttl)
 
     def unblock(self, client: str) -> bool:
         with self._lock:
-            return self._until.pop(client, None) is not None
+            return self.until.pop(client, None) is not None
 
     def remaining(self, client: str) -> float:
         """Seconds left on ``client``'s block, 0 when not blocked."""
-        until = self._until.get(client)
+        until = self.until.get(client)
         if until is None:
             return 0.0
         left = until - self.clock()
         if left <= 0:
             with self._lock:
-                if self._until.get(client) == until:
-                    del self._until[client]
+                if self.until.get(client) == until:
+                    del self.until[client]
             return 0.0
         return left
 
     def active(self) -> int:
         now = self.clock()
         with self._lock:
-            for client in [c for c, until in self._until.items() if until <= now]:
-                del self._until[client]
-            return len(self._until)
+            for client in [c for c, until in self.until.items() if until <= now]:
+                del self.until[client]
+            return len(self.until)

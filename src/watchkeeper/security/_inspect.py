@@ -3,7 +3,10 @@
 All rules that apply to a location are joined into one pattern, so benign text costs one
 search per location; only text that matches is searched rule by rule to name the
 findings. Verdicts for recent raw values are cached: user agents, paths and cookies repeat
-across requests far more often than they change.
+across requests far more often than they change. A verdict is a pure function of the
+location and the raw value (the rules are fixed for an inspector's life), so a cached
+verdict is the one inspection would give; the caches are bounded in entries and in total
+characters, and a value evicted is simply inspected again.
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ from dataclasses import dataclass
 
 from ..exceptions import PatternRejectedError
 from ._joint import SEPARATOR, joint_source
-from ._normalise import normalise, normalise_query
+from ._normalise import normalise, normalise_query, nothing_to_undo
 from ._patterns import CompiledPattern, Engine, compile_pattern, stdlib_pattern
 from ._rules import Rule
 
-__all__ = ["Finding", "Inspector"]
+__all__ = ["Finding", "Inspector", "Verdicts"]
 
-_CACHE_SIZE = 4096
-_CACHE_MAX_LEN = 512  # longer values are rarely repeated; do not let them fill the cache
+_CACHE_SIZE = 4096  # entries per location
+_CACHE_CHARS = 1 << 20  # characters (or bytes) of keys per location
+_CACHE_MAX_LEN = 512  # longer paths/queries are rarely repeated: do not let them churn it
+# Headers (cookies above all) repeat per client however long they are.
+_HEADER_CACHE_MAX_LEN = 8192
 _SEPARATOR = "\x1e"  # between query parameters: no rule treats it as an operator
 
 
@@ -37,6 +43,30 @@ class Finding:
     location: str
     offset: int
     length: int
+
+
+class Verdicts:
+    """Findings per raw value for one location: a plain dict (``entries``, read on the
+    hot path with its own ``get``) bounded in entries and in total key length. When full
+    it is emptied rather than kept in LRU order: that costs nothing on a hit."""
+
+    __slots__ = ("chars", "entries", "max_len")
+
+    def __init__(self, max_len: int) -> None:
+        self.entries: dict[str | bytes, tuple[Finding, ...]] = {}
+        self.chars = 0
+        self.max_len = max_len
+
+    def remember(self, raw: str | bytes, found: tuple[Finding, ...]) -> None:
+        size = len(raw)
+        if size > self.max_len:
+            return
+        entries = self.entries
+        if len(entries) >= _CACHE_SIZE or self.chars + size > _CACHE_CHARS:
+            entries.clear()
+            self.chars = 0
+        entries[raw] = found
+        self.chars += size
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +95,8 @@ class Inspector:
         self.rules = [_Compiled(rule, compile_pattern(rule.id, rule.pattern, engine))
                       for rule in rules]
         self._by_location: dict[str, tuple[CompiledPattern | None, list[_Compiled]]] = {}
-        self._cache: dict[str, dict[str, tuple[Finding, ...]]] = {}
+        self._cache: dict[str, Verdicts] = {}
+        self._raw_cache: dict[str, Verdicts] = {}  # header values as the server's bytes
         self._lock = threading.Lock()
         self._joint: CompiledPattern | bool | None = False  # False: not built yet
 
@@ -89,8 +120,24 @@ class Inspector:
         rather than on first use."""
         for location in locations:
             self._for(location)
-            self._cache.setdefault(location, {})
+            self.verdicts(location)
         self._joint_pattern()
+
+    def verdicts(self, location: str) -> Verdicts:
+        """The verdict cache of ``location`` for raw ``str`` values."""
+        cache = self._cache.get(location)
+        if cache is None:
+            limit = _CACHE_MAX_LEN if location in ("path", "query") else _HEADER_CACHE_MAX_LEN
+            cache = self._cache.setdefault(location, Verdicts(limit))
+        return cache
+
+    def raw_verdicts(self, location: str) -> Verdicts:
+        """The verdict cache of ``location`` keyed by the raw ``bytes`` an ASGI server
+        hands over: a hit costs one hash, no decoding (see :meth:`inspect_bytes`)."""
+        cache = self._raw_cache.get(location)
+        if cache is None:
+            cache = self._raw_cache.setdefault(location, Verdicts(_HEADER_CACHE_MAX_LEN))
+        return cache
 
     def inspect_text(self, location: str, text: str) -> tuple[Finding, ...]:
         """Findings in already-normalised ``text``."""
@@ -108,18 +155,34 @@ class Inspector:
 
     def inspect(self, location: str, raw: str) -> tuple[Finding, ...]:
         """Findings in one raw (still encoded) value; query strings are split first."""
-        cache = self._cache.get(location)
-        if cache is None:
-            cache = self._cache.setdefault(location, {})
-        cached = cache.get(raw)
+        cache = self._cache.get(location) or self.verdicts(location)
+        cached = cache.entries.get(raw)
         if cached is not None:
             return cached
+        found = self.inspect_uncached(location, raw)
+        cache.remember(raw, found)
+        return found
+
+    def inspect_uncached(self, location: str, raw: str) -> tuple[Finding, ...]:
+        """What :meth:`inspect` finds, always computed (the reference the caches must
+        agree with)."""
         if location == "query":
             text = normalise_query(raw, self.max_chars)
         else:
             text = normalise(raw, self.max_chars)
-        found = self.inspect_text(location, text)
-        _remember(cache, raw, found)
+        return self.inspect_text(location, text)
+
+    def inspect_bytes(self, location: str, raw: bytes | bytearray | memoryview
+                      ) -> tuple[Finding, ...]:
+        """:meth:`inspect` of a header value as ASGI bytes (read as latin-1, the
+        bijection HTTP/1.1 servers use), cached by those bytes."""
+        value = bytes(raw)
+        cache = self._raw_cache.get(location) or self.raw_verdicts(location)
+        cached = cache.entries.get(value)
+        if cached is not None:
+            return cached
+        found = self.inspect_uncached(location, value.decode("latin-1"))
+        cache.remember(value, found)
         return found
 
     def _joint_pattern(self) -> CompiledPattern | None:
@@ -149,19 +212,16 @@ class Inspector:
         paths = self._cache.get("path")
         queries = self._cache.get("query")
         if paths is not None and queries is not None:
-            in_path = paths.get(path)
-            in_query = queries.get(query) if query else ()
+            in_path = paths.entries.get(path)
+            in_query = queries.entries.get(query) if query else ()
             if in_path is not None and in_query is not None:
-                return in_path + in_query
+                return in_path + in_query if in_query else in_path
             joint = self._joint_pattern() if in_path is None and in_query is None else None
-            if joint is not None:
-                limit = self.max_chars
-                path_text = normalise(path, limit)
-                query_text = normalise_query(query, limit)
-                if not joint.test(path_text + SEPARATOR + query_text):
-                    _remember(paths, path, ())
-                    _remember(queries, query, ())
-                    return ()
+            if joint is not None and not joint.test(joint_text(path, query,
+                                                                self.max_chars)):
+                _remember_clean(paths, path)
+                _remember_clean(queries, query)
+                return ()
         found = self.inspect("path", path)
         return found + self.inspect("query", query) if query else found
 
@@ -199,12 +259,31 @@ class Inspector:
         return out
 
 
-def _remember(cache: dict[str, tuple[Finding, ...]], raw: str,
-              found: tuple[Finding, ...]) -> None:
-    if len(raw) <= _CACHE_MAX_LEN:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()  # cheaper than LRU bookkeeping on every hit
-        cache[raw] = found
+def _remember_clean(cache: Verdicts, raw: str) -> None:
+    """:meth:`Verdicts.remember` of a clean verdict, inlined for the unique-URL path."""
+    size = len(raw)
+    if size <= cache.max_len:
+        entries = cache.entries
+        if len(entries) >= _CACHE_SIZE or cache.chars + size > _CACHE_CHARS:
+            entries.clear()
+            cache.chars = 0
+        entries[raw] = ()
+        cache.chars += size
+
+
+def joint_text(path: str, query: str, limit: int) -> str:
+    """``normalise(path) + SEPARATOR + normalise_query(query)`` (see ``_joint``), built in
+    one pass when neither part has anything to undo (the common case). The fused test is
+    exact: the separator is neither a blank nor part of ``*/``, so no two-character
+    sequence the test looks for can straddle it."""
+    if len(path) <= limit and len(query) <= limit:
+        tail = query.replace("&", _SEPARATOR)
+        if "+" in tail:
+            tail = tail.replace("+", " ")
+        text = path + SEPARATOR + tail
+        if text.isascii() and nothing_to_undo(text):
+            return text.lower()
+    return normalise(path, limit) + SEPARATOR + normalise_query(query, limit)
 
 
 def _json_strings(raw: bytes, limit: int) -> list[str] | None:
