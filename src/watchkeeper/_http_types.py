@@ -32,6 +32,7 @@ class RequestRecord:
 
     __slots__ = (
         "_raw",
+        "_request_bytes",
         "_resolve_route",
         "client",
         "duration",
@@ -39,7 +40,6 @@ class RequestRecord:
         "method",
         "path",
         "query_string",
-        "request_bytes",
         "response_bytes",
         "response_headers",
         "route",
@@ -74,11 +74,26 @@ class RequestRecord:
         self.route: str | None = None
         self.status = 0
         self.duration = 0.0
-        self.request_bytes = 0
+        self._request_bytes = -1  # read from Content-Length when first asked
         self.response_bytes = 0
         self.exception: BaseException | None = None
         self.response_headers: list[tuple[str, str]] = []
         self.state: dict[str, Any] = {}
+
+    @property
+    def request_bytes(self) -> int:
+        """The request body's size as its Content-Length says (0 without a valid one),
+        unless the integration set it."""
+        size = self._request_bytes
+        if size < 0:
+            length = self.header("content-length")
+            size = self._request_bytes = (int(length) if length and length.isascii()
+                                          and length.isdigit() else 0)
+        return size
+
+    @request_bytes.setter
+    def request_bytes(self, size: int) -> None:
+        self._request_bytes = size
 
     def current_route(self) -> str | None:
         """The matched route template so far: final once the response ends, earlier it is
@@ -106,8 +121,10 @@ class RequestRecord:
         """Whether any of the lower-case header ``names`` was sent: one pass over the
         headers, for hooks that usually find none."""
         raw = self._raw
-        if isinstance(raw, dict) and "headers" in raw and "type" in raw:
-            wanted = _asgi_names(names)
+        if isinstance(raw, dict) and "type" in raw and "headers" in raw:
+            wanted = _ASGI_NAMES.get(names)
+            if wanted is None:
+                wanted = _asgi_names(names)
             for key, _ in raw["headers"]:  # noqa: SIM110 - no generator per request
                 if key in wanted:
                     return True
@@ -134,9 +151,16 @@ class RequestRecord:
         return raw
 
 
-@functools.lru_cache(maxsize=32)
+_ASGI_NAMES: dict[frozenset[str], frozenset[bytes]] = {}
+
+
 def _asgi_names(names: frozenset[str]) -> frozenset[bytes]:
-    return frozenset(name.encode("latin-1") for name in names)
+    """The byte names ASGI servers send; remembered per name set (hooks use a few fixed
+    sets, a plain dict lookup is cheaper than ``lru_cache``'s call)."""
+    encoded = frozenset(name.encode("latin-1") for name in names)
+    if len(_ASGI_NAMES) < 64:
+        _ASGI_NAMES[names] = encoded
+    return encoded
 
 
 @functools.lru_cache(maxsize=32)

@@ -175,3 +175,44 @@ async def test_lifespan_shutdown_flushes_the_stages(monkeypatch: pytest.MonkeyPa
     await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)  # type: ignore[arg-type]
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert flushed == [5.0]
+
+
+@pytest.mark.parametrize(("value", "size"), [
+    (b"512", 512), (b"", 0), (b"12abc", 0), (b"-5", 0), ("\u00b2".encode("latin-1"), 0),
+    (None, 0)])
+def test_request_size_comes_from_content_length_when_asked(value: bytes | None,
+                                                           size: int) -> None:
+    from watchkeeper._http_types import RequestRecord
+
+    headers = [] if value is None else [(b"content-length", value)]
+    scope = {"type": "http", "headers": headers}
+    record = RequestRecord("POST", "/", "", "http", None, 0.0, 0.0, scope)
+    assert record.request_bytes == size
+    record.request_bytes = 7  # an integration that knows better (WSGI) sets it
+    assert record.request_bytes == 7
+
+
+async def test_a_crash_500_carries_the_request_id_only_when_a_stage_adds_one() -> None:
+    def crashing() -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("boom")
+
+        return app
+
+    with_logs = watchkeeper.instrument(crashing())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(  # type: ignore[arg-type]
+            app=with_logs, raise_app_exceptions=False), base_url="http://test") as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers.get("x-request-id")
+    bare = watchkeeper.instrument(crashing(), logs={"enabled": False})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(  # type: ignore[arg-type]
+            app=bare, raise_app_exceptions=False), base_url="http://test") as client:
+        response = await client.get("/boom")
+        assert response.status_code == 500
+        assert "x-request-id" not in response.headers
+        assert 'http_requests_total{method="GET",route="/boom",status_code="500"} 2.0' in (
+            await client.get("/metrics")).text  # still counted

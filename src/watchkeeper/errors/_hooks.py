@@ -87,12 +87,15 @@ class ErrorRequestHook:
     def __init__(self, capture: _Capture, asyncio_hook: bool) -> None:
         self._capture = capture
         self._asyncio = asyncio_hook
+        self._loop: object = None  # the loop last seen: a server runs one per process
 
     def on_request(self, record: RequestRecord) -> EndpointResponse | None:
         if self._asyncio:
             loop = asyncio._get_running_loop()
-            if loop is not None and loop not in _loops:
-                ensure_loop_handler()
+            if loop is not self._loop:
+                self._loop = loop
+                if loop is not None and loop not in _loops:
+                    ensure_loop_handler()
         return None
 
     def on_response(self, record: RequestRecord) -> None:

@@ -45,16 +45,29 @@ def scope_route(scope: Scope) -> str | None:
     route = scope.get("route")
     if route is None:
         return scope.get(ROUTE_KEY)
-    path: str | None = getattr(route, "path", None)
-    if path is None:
-        return None
-    if _is_leaf_mount(route):
-        path = f"{path}/{{path:path}}"
+    known = _route_paths.get(id(route))
+    if known is not None and known[0] is route:
+        path: str | None = known[1]
+    else:
+        path = getattr(route, "path", None)
+        if path is None:
+            return None
+        if _is_leaf_mount(route):
+            path = f"{path}/{{path:path}}"
+        if len(_route_paths) >= 4096:
+            _route_paths.clear()
+        _route_paths[id(route)] = (route, path)  # the route itself: ids are reused
     root = scope.get("root_path", "")
-    app_root = scope.get("app_root_path", root)
-    if root != app_root and root.startswith(app_root):
-        path = root[len(app_root) :] + path  # inside a mounted sub-application
+    if root:
+        app_root = scope.get("app_root_path", root)
+        if root != app_root and root.startswith(app_root):
+            path = root[len(app_root) :] + path  # inside a mounted sub-application
     return path
+
+
+_route_paths: dict[int, tuple[Any, str]] = {}
+"""A route object's template (with a leaf mount's ``{path:path}``): routes live as long
+as their app, and Starlette's are unhashable."""
 
 
 def _is_leaf_mount(route: Any) -> bool:
@@ -74,12 +87,13 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
                 send = _flushing_at_shutdown(send)
             await self.app(scope, receive, send)
             return
-        stack = self.stack
+        stack = self._stack or self.stack
         path: str = scope["path"]
-        found = stack.find_endpoint(path)
-        if found is not None:
-            await self._serve_endpoint(scope, receive, send, *found)
-            return
+        if path.startswith(stack.endpoint_starts):
+            found = stack.find_endpoint(path)
+            if found is not None:
+                await self._serve_endpoint(scope, receive, send, *found)
+                return
         if stack.is_excluded(path):
             await self.app(scope, receive, send)
             return
@@ -91,10 +105,6 @@ class WatchkeeperASGIMiddleware(StackMiddleware):
             scope.get("scheme", "http"), client[0] if client else None, start, time(), scope,
             scope_route,
         )
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                record.request_bytes = int(value) if value.isdigit() else 0
-                break
         if stack.body_limit and record.method in BODY_METHODS:
             receive = await _buffer_body(receive, record, stack.body_limit)
         hooks = stack.hooks

@@ -36,14 +36,23 @@ class Stack:
     # record.state[BODY_KEY] before the hooks run (opt-in body inspection), and replays
     # them to the app. 0 (the default) leaves the request path untouched.
     body_limit: int = 0
+    # What every served path starts with: one startswith() tells most requests apart.
+    endpoint_starts: tuple[str, ...] = ()
 
     def add_endpoint(self, path: str, endpoint: Endpoint) -> None:
         """Serve ``path``; a trailing ``{param}`` segment matches one path segment."""
         if path.endswith("}") and "{" in path:
             prefix, _, param = path.rpartition("{")
             self.prefix_endpoints.append((prefix, param[:-1], endpoint))
+            self.endpoint_starts += (prefix,)
         else:
             self.endpoints[path] = endpoint
+            self.endpoint_starts += (path,)
+
+    @property
+    def adds_response_headers(self) -> bool:
+        """Whether a hook adds headers to responses (which a crash's 500 must carry)."""
+        return any(getattr(hook, "adds_response_headers", False) for hook in self.hooks)
 
     def find_endpoint(self, path: str) -> tuple[Endpoint, dict[str, str]] | None:
         endpoint = self.endpoints.get(path)

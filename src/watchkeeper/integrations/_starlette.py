@@ -30,9 +30,11 @@ def install_starlette(app: Any, stack: Stack) -> Any:
     # exception (counted as 500) before Starlette turns it into the 500 response.
     app.user_middleware.insert(0, Middleware(WatchkeeperASGIMiddleware, stack=stack))
     # ...and a thin layer outside ServerErrorMiddleware, so the 500 it sends still
-    # carries X-Request-ID (the instance attribute wins over the class's method).
+    # carries X-Request-ID (the instance attribute wins over the class's method); not
+    # there when no stage adds response headers.
     build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: ErrorResponseHeaders(build())
+    app.build_middleware_stack = lambda: (ErrorResponseHeaders(build())
+                                          if stack.adds_response_headers else build())
     app.__dict__[_ORIGINAL_BUILD] = build
     app.middleware_stack = None  # rebuilt on the next request
     return app

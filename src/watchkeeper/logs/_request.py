@@ -77,6 +77,9 @@ class RequestLogHook:
             return False
         return any(ip in net for net in self._trusted)
 
+    adds_response_headers = True
+    """The request id header, on every response (the 500 of a crash included)."""
+
     # -- hook ------------------------------------------------------------------------------
     def on_request(self, record: RequestRecord) -> EndpointResponse | None:
         _context.ensure_context_executor()

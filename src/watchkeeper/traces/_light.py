@@ -33,22 +33,27 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
+from ._active import current_span
+
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace.span import TraceState
     from opentelemetry.util.types import Attributes
 
-__all__ = ["LightSpan", "LightTracer", "SamplerRule", "readable"]
+__all__ = ["UNSET_STATUS", "LightSpan", "LightTracer", "SamplerRule", "readable"]
 
 _log = logging.getLogger("watchkeeper.traces")
 _SCALARS = (str, bool, int, float)
 _SCALAR_TYPES = frozenset(_SCALARS)
 _TRACE_ID_LIMIT = (1 << 64) - 1
-_UNSET = Status(StatusCode.UNSET)
+_UNSET = UNSET_STATUS = Status(StatusCode.UNSET)
+"""A new span's status: one shared object, so encoders can test identity."""
 _INTERNAL = SpanKind.INTERNAL
 _FLAGS = {flags: TraceFlags(flags) for flags in range(4)}
 _time_ns = time.time_ns
-_current_span = trace_api.get_current_span
+_new_tuple = tuple.__new__
+_TRACE_ID_MAX = (1 << 128) - 1
+_SPAN_ID_MAX = (1 << 64) - 1
 
 SamplerRule = tuple[bool, float]
 """(parent based, ratio): the samplers :func:`sampler_rule` recognises, decided inline."""
@@ -75,7 +80,7 @@ class LightTracer(trace_api.Tracer):
         self._sampler = provider.sampler
         self._ids = provider.id_generator
         self._random_ids = bool(self._ids.is_trace_id_random())
-        self._trace_id, self._span_id = _id_sources(self._ids)
+        self._trace_id, self._span_id, self._valid_ids = _id_sources(self._ids)
         self._scope = sdk_tracer._instrumentation_scope
         limits = sdk_tracer._span_limits
         self.max_attributes: int | None = limits.max_span_attributes
@@ -85,28 +90,43 @@ class LightTracer(trace_api.Tracer):
         self.max_other_length: int | None = limits.max_attribute_length  # events, links
         self.max_event_attributes: int | None = limits.max_event_attributes
         self.max_link_attributes: int | None = limits.max_link_attributes
+        self._solo: tuple[Any, ...] | None = None
         self._parent_based, self._bound = (False, -1) if rule is None else \
             (rule[0], round(rule[1] * (_TRACE_ID_LIMIT + 1)))
 
     def _light(self) -> bool:
-        """Whether our spans may skip the SDK: nothing but our processor would see them."""
-        return bool(self._provider._active_span_processor._span_processors == (self._switch,))
+        """Whether our spans may skip the SDK: nothing but our processor would see them.
+        (The SDK replaces its processor tuple when one is added: an identity check.)"""
+        processors = self._provider._active_span_processor._span_processors
+        if processors is self._solo:
+            return True
+        if processors == (self._switch,):
+            self._solo = processors
+            return True
+        return False
 
     def start_span(  # noqa: PLR0917 - OpenTelemetry's Tracer signature
         self, name: str, context: Context | None = None, kind: SpanKind = _INTERNAL,
         attributes: Attributes = None, links: Sequence[Link] | None = (),
         start_time: int | None = None, record_exception: bool = True,
-        set_status_on_exception: bool = True,
+        set_status_on_exception: bool = True, *, owned: bool = False,
     ) -> trace_api.Span:
+        """As the SDK tracer's. ``owned``: ``attributes`` is a fresh dict of non-empty
+        str keys and str/int values that the span may keep as it is (watchkeeper's own
+        hooks build theirs that way)."""
         if not self._light():
             sdk_span: trace_api.Span = self._sdk.start_span(
                 name, context, kind, attributes, links, start_time, record_exception,
                 set_status_on_exception)
             return sdk_span
-        parent: SpanContext | None = _current_span(context).get_span_context()
-        if parent is not None and parent.is_valid:
-            trace_id = parent.trace_id
-            random_id = bool(parent.trace_flags & 2)
+        found = current_span(context)
+        parent: SpanContext | None = None
+        if found is not None and (type(found) is LightSpan or
+                                  isinstance(found, trace_api.Span)):  # an ABC: slower
+            parent = found.get_span_context()
+        if parent is not None and parent[5]:  # is_valid
+            trace_id = parent[0]
+            random_id = bool(parent[3] & 2)
         else:
             parent = None
             trace_id = self._trace_id()
@@ -114,9 +134,9 @@ class LightTracer(trace_api.Tracer):
         trace_state: TraceState = DEFAULT_TRACE_STATE
         if self._bound >= 0:
             if parent is not None:
-                trace_state = parent.trace_state
+                trace_state = parent[4]
             if parent is not None and self._parent_based:
-                sampled = parent.trace_flags.sampled
+                sampled = bool(parent[3] & 1)
             else:
                 sampled = (trace_id & _TRACE_ID_LIMIT) < self._bound
         else:
@@ -125,13 +145,24 @@ class LightTracer(trace_api.Tracer):
             sampled = result.decision.is_sampled()
             attributes = result.attributes if result.decision.is_recording() else None
             trace_state = result.trace_state or DEFAULT_TRACE_STATE
-        span_context = SpanContext(trace_id, self._span_id(), is_remote=False,
-                                   trace_flags=_FLAGS[sampled | (random_id << 1)],
-                                   trace_state=trace_state)
+            owned = False  # the sampler's mapping, not the caller's
+        span_id = self._span_id()
+        # SpanContext's own __new__ only adds the validity flag, known here for the
+        # SDK's random ids (never zero); a custom generator's ids are checked.
+        span_context = _new_tuple(SpanContext, (
+            trace_id, span_id, False, _FLAGS[sampled | (random_id << 1)], trace_state,
+            self._valid_ids or (0 < trace_id <= _TRACE_ID_MAX and 0 < span_id <= _SPAN_ID_MAX)))
         if not sampled:
             return NonRecordingSpan(span_context)
-        return LightSpan(self, name, span_context, parent, kind, attributes, links,
-                         start_time, record_exception, set_status_on_exception)
+        span = LightSpan(self, name, span_context, parent, kind, links, start_time,
+                         record_exception, set_status_on_exception)
+        if attributes:
+            if owned and self.max_length is None and (
+                    self.max_attributes is None or len(attributes) <= self.max_attributes):
+                span._attributes = attributes  # type: ignore[assignment]
+            else:
+                span.set_attributes(attributes)
+        return span
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]  # noqa: PLR0917
@@ -160,9 +191,10 @@ class LightTracer(trace_api.Tracer):
         return self._scope
 
 
-def _id_sources(ids: Any) -> tuple[Callable[[], int], Callable[[], int]]:
-    """The id generator's two methods; for the SDK's default one, the random draws it
-    makes (a zero id, which it redraws, comes up once in 2**64 draws)."""
+def _id_sources(ids: Any) -> tuple[Callable[[], int], Callable[[], int], bool]:
+    """The id generator's two methods, and whether their ids are valid by construction;
+    for the SDK's default one, the random draws it makes (a zero id, which it redraws,
+    comes up once in 2**64 draws)."""
     from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
     if type(ids) is RandomIdGenerator:
@@ -172,8 +204,8 @@ def _id_sources(ids: Any) -> tuple[Callable[[], int], Callable[[], int]]:
         def span_id() -> int:
             return random.getrandbits(64) or ids.generate_span_id()
 
-        return trace_id, span_id
-    return ids.generate_trace_id, ids.generate_span_id
+        return trace_id, span_id, True
+    return ids.generate_trace_id, ids.generate_span_id, False
 
 
 class LightSpan(trace_api.Span):
@@ -183,11 +215,11 @@ class LightSpan(trace_api.Span):
     __slots__ = ("_attributes", "_context", "_dropped_attributes", "_dropped_events",
                  "_dropped_links", "_events", "_links", "_record_exception",
                  "_set_status_on_exception", "_status", "_tracer", "end_time", "kind",
-                 "name", "parent", "resource", "start_time")
+                 "name", "parent", "start_time")
 
     def __init__(  # noqa: PLR0917 - built only by LightTracer.start_span
         self, tracer: LightTracer, name: str, context: SpanContext,
-        parent: SpanContext | None, kind: SpanKind, attributes: Attributes,
+        parent: SpanContext | None, kind: SpanKind,
         links: Sequence[Link] | None, start_time: int | None, record_exception: bool,
         set_status_on_exception: bool,
     ) -> None:
@@ -196,7 +228,6 @@ class LightSpan(trace_api.Span):
         self._context = context
         self.parent = parent
         self.kind = kind
-        self.resource = tracer.resource
         self._attributes: dict[str, Any] = {}
         self._dropped_attributes = 0
         # Most spans have no events or links: a shared empty tuple until the first one
@@ -209,8 +240,6 @@ class LightSpan(trace_api.Span):
         self._record_exception = record_exception
         self._set_status_on_exception = set_status_on_exception
         self.end_time: int | None = None
-        if attributes:
-            self.set_attributes(attributes)
         if links:
             for link in links:
                 self.add_link(link.context, link.attributes)
@@ -367,6 +396,10 @@ class LightSpan(trace_api.Span):
     @property
     def status(self) -> Status:
         return self._status
+
+    @property
+    def resource(self) -> Any:
+        return self._tracer.resource
 
     @property
     def dropped_attributes(self) -> int:

@@ -2,9 +2,10 @@
 
 The SDK's ``BatchSpanProcessor`` drops silently (a log line) when the queue is full; an
 exporter that is down must cost the application nothing but a counter, so this one keeps
-the numbers (``watchkeeper_spans_dropped_total`` via :class:`ProcessorStats`). Redaction
-runs on the export thread, off the request path. Fork-safe: a child process gets a fresh
-queue and worker thread on its first span.
+the numbers (``watchkeeper_spans_dropped_total`` via :class:`ProcessorStats`). Every
+span is redacted before an exporter sees it: for the OTLP/HTTP exporter as it is encoded
+when it ends (see ``_otlp``), for others on the export thread. Fork-safe: a child process
+gets a fresh queue and worker thread on its first span.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import collections
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._light import LightSpan, readable
+from ._otlp import SpanEncoder
+from ._redaction import redact_spans
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -48,11 +51,11 @@ class BoundedBatchProcessor:
                  max_export_batch_size: int = 512, schedule_delay: float = 5.0,
                  redactor: Redactor | None = None,
                  on_drop: Callable[[int], None] | None = None) -> None:
-        self.exporter = exporter
         self.max_queue_size = max_queue_size
         self.batch_size = min(max_export_batch_size, max_queue_size)
         self.schedule_delay = schedule_delay
-        self.redactor = redactor
+        self._redactor = redactor
+        self.exporter = exporter
         self.stats = ProcessorStats()
         self._redacted: dict[tuple[str, Any, type], Any] = {}
         self._on_drop = on_drop
@@ -70,6 +73,27 @@ class BoundedBatchProcessor:
                                         daemon=True)
         self._thread.start()
 
+    @property
+    def exporter(self) -> SpanExporter:
+        return self._exporter
+
+    @exporter.setter
+    def exporter(self, exporter: SpanExporter) -> None:
+        self._exporter = exporter
+        # An exporter that takes encoded spans gets them encoded (and redacted) as they
+        # end; queued spans of the previous exporter's kind still reach it (_export).
+        self._encoder = (SpanEncoder(self._redactor)
+                         if hasattr(exporter, "export_encoded") else None)
+
+    @property
+    def redactor(self) -> Redactor | None:
+        return self._redactor
+
+    @redactor.setter
+    def redactor(self, redactor: Redactor | None) -> None:
+        self._redactor = redactor
+        self.exporter = self._exporter  # a fresh encoder: its cache is redacted output
+
     # -- SpanProcessor -----------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
@@ -82,7 +106,8 @@ class BoundedBatchProcessor:
             self.enqueue(span)
 
     def enqueue(self, span: Any) -> None:
-        """Queue a finished, sampled span (SDK or :class:`~._light.LightSpan`)."""
+        """Queue a finished, sampled span (SDK or :class:`~._light.LightSpan`); encoded
+        at once when the exporter takes encoded spans."""
         if self._shutdown:
             return
         queue = self._queue  # a forked child has a fresh one (register_at_fork)
@@ -91,6 +116,14 @@ class BoundedBatchProcessor:
             if self._on_drop is not None:
                 self._on_drop(1)
             return
+        encoder = self._encoder
+        if encoder is not None:
+            try:
+                span = encoder.item(span)
+            except Exception:  # an attribute the encoder cannot write: the span only
+                _log.exception("span encoding failed")
+                self.stats.failed += 1
+                return
         queue.append(span)
         self.stats.queued += 1
         if len(queue) >= self.batch_size:
@@ -134,14 +167,19 @@ class BoundedBatchProcessor:
                 queue = self._queue
                 while queue and len(batch) < self.batch_size:
                     batch.append(queue.popleft())
-                if self.redactor is not None:
-                    _redact_spans(batch, self.redactor, self._redacted)
-                if not getattr(self.exporter, "accepts_light_spans", False):
-                    batch = [readable(s) if type(s) is LightSpan else s for s in batch]
+                exporter = self._exporter
+                takes_encoded = hasattr(exporter, "export_encoded")
+                if not takes_encoded and any(type(s) is tuple for s in batch):
+                    # Encoded for an exporter since replaced by one that cannot read them.
+                    kept = [s for s in batch if type(s) is not tuple]
+                    self.stats.failed += len(batch) - len(kept)
+                    batch = kept
+                    if not batch:
+                        continue
                 # Our own client instrumentation must not trace the exporter's request.
                 token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
                 try:
-                    result = self.exporter.export(batch)
+                    result = self._export(exporter, batch, takes_encoded)
                 except Exception:
                     _log.exception("span export failed")
                     result = SpanExportResult.FAILURE
@@ -152,62 +190,15 @@ class BoundedBatchProcessor:
                 else:
                     self.stats.failed += len(batch)
 
-
-_CACHE_LIMIT = 4096
-_CACHEABLE = frozenset((str, int, float, bool))
-
-
-def _redact_spans(batch: Sequence[Any], redactor: Redactor,
-                  cache: dict[tuple[str, Any, type], Any] | None = None) -> None:
-    from opentelemetry.sdk.trace import Event
-
-    if cache is None:
-        cache = {}
-    for span in batch:
-        attrs: Any = span._attributes
-        if attrs:
-            span._attributes = _redact_attributes(attrs, redactor, cache)
-        if span._events:
-            span._events = tuple(
-                Event(e.name, _redact_attributes(e.attributes, redactor, cache), e.timestamp)
-                if e.attributes else e
-                for e in span._events
-            )
-        if span._status.description:
-            from opentelemetry.trace import Status
-
-            span._status = Status(span._status.status_code,
-                                  redactor.redact_exception_text(span._status.description))
-
-
-def _redact_attributes(attrs: Any, redactor: Redactor,
-                       cache: dict[tuple[str, Any, type], Any]) -> dict[str, Any]:
-    """Redacted attributes. Server and client spans repeat the same pairs (method, route,
-    status, host), so scalar pairs are remembered: the redactor is fixed per processor."""
-    out: dict[str, Any] = {}
-    for key, value in attrs.items():
-        kind = type(value)
-        if kind in _CACHEABLE:
-            cache_key = (key, value, kind)
-            hit = cache.get(cache_key, cache)
-            if hit is not cache:
-                out[key] = hit
-                continue
-            redacted = _redact_value(key, value, redactor)
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[cache_key] = out[key] = redacted
-        else:
-            out[key] = _redact_value(key, value, redactor)
-    return out
-
-
-def _redact_value(key: str, value: Any, redactor: Redactor) -> Any:
-    if redactor.is_sensitive_key(key):
-        return redactor.replacement
-    if isinstance(value, str):
-        return (redactor.redact_exception_text(value) if key == "exception.stacktrace"
-                else redactor.redact_str(value))
-    if isinstance(value, tuple | list):
-        return tuple(redactor.redact_str(v) if isinstance(v, str) else v for v in value)
-    return value
+    def _export(self, exporter: Any, batch: list[Any], takes_encoded: bool) -> Any:
+        """Encoded spans to ``export_encoded``; span objects (queued before the exporter
+        was set, or by an exporter that takes objects) redacted here first."""
+        if takes_encoded:
+            encoder = self._encoder or SpanEncoder(self._redactor)
+            return exporter.export_encoded(
+                [s if type(s) is tuple else encoder.item(s) for s in batch])
+        if self._redactor is not None:
+            redact_spans(batch, self._redactor, self._redacted)
+        if not getattr(exporter, "accepts_light_spans", False):
+            batch = [readable(s) if type(s) is LightSpan else s for s in batch]
+        return exporter.export(batch)
