@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from ._light import UNSET_STATUS, LightSpan
 from ._redaction import redact_value
@@ -80,6 +81,9 @@ def _any_value(value: Any) -> bytes:
 
 
 _KINDS = {kind: bytes((0x30, kind.value + 1)) for kind in SpanKind}
+_KIND_BYTES = [b""] * (max(kind.value for kind in SpanKind) + 1)
+for _kind in SpanKind:
+    _KIND_BYTES[_kind.value] = _KINDS[_kind]
 _STATUS_UNSET = _field(15, b"")
 _UNSET = StatusCode.UNSET
 _FLAGS_LOCAL = b"\x85\x01" + _pack_fixed32(0x100)
@@ -187,13 +191,15 @@ class SpanEncoder:
             return self.span(span)
         ctx = span._context
         head = b"\x0a\x10" + ctx[0].to_bytes(16, "big") + b"\x12\x08" + ctx[1].to_bytes(8, "big")
-        if ctx[4]:
-            head += _text(3, ctx[4].to_header())
+        state = ctx[4]
+        if state is not DEFAULT_TRACE_STATE and state:  # its len() is a Python call
+            head += _text(3, state.to_header())
         parent = span.parent
         if parent is not None:
             head += b"\x22\x08" + parent[1].to_bytes(8, "big")
         name = span.name
-        parts = [head, self._names.get(name) or self._name(name), _KINDS[span.kind],
+        parts = [head, self._names.get(name) or self._name(name),
+                 _KIND_BYTES[span.kind._value_],  # an Enum's hash is a Python call
                  _pack_times(0x39, span.start_time, 0x41, span.end_time or 0)]
         attributes = span._attributes
         if attributes:
@@ -218,7 +224,11 @@ class SpanEncoder:
         parts.append(_FLAGS_REMOTE if parent is not None and parent[2] else _FLAGS_LOCAL)
         body = b"".join(parts)
         size = len(body)
-        return (b"\x12" + (bytes((size,)) if size < 0x80 else _varint(size))) + body
+        if size < 0x80:
+            return bytes((0x12, size)) + body
+        if size < 0x4000:
+            return bytes((0x12, size & 0x7F | 0x80, size >> 7)) + body
+        return b"\x12" + _varint(size) + body
 
     def _span_pair(self, key: str, value: Any) -> bytes:
         encoded = self.pair(9, key, value)
