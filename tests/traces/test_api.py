@@ -265,3 +265,27 @@ def test_log_lines_inside_plain_opentelemetry_spans_carry_their_ids() -> None:
     line = logs.find(message="from a library span")[0]
     assert line["trace_id"] == format(s.get_span_context().trace_id, "032x")
     assert line["span_id"] == format(s.get_span_context().span_id, "016x")
+
+
+def test_spans_nest_through_the_context_api_when_the_runtime_is_not_contextvars(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another OpenTelemetry runtime context (OTEL_PYTHON_CONTEXT) is used through the
+    attach/detach API, with the same parenting and current ids."""
+    from opentelemetry import trace
+
+    from watchkeeper.traces import _active
+
+    _init()
+    _active._bind()
+    monkeypatch.setattr(_active, "_VAR", None)
+    with watchkeeper.span("outer") as outer:
+        with watchkeeper.span("inner"):
+            inner_ids = (watchkeeper.current_trace_id(), watchkeeper.current_span_id())
+            assert trace.get_current_span().get_span_context().span_id == int(inner_ids[1], 16)
+        assert watchkeeper.current_span_id() == format(
+            outer.get_span_context().span_id, "016x")
+    assert watchkeeper.current_trace_id() is None
+    spans = _by_name()
+    inner, outer_span = spans["inner"], spans["outer"]
+    assert inner.parent.span_id == outer_span.context.span_id  # type: ignore[attr-defined]
+    assert inner_ids[0] == format(outer_span.context.trace_id, "032x")  # type: ignore[attr-defined]

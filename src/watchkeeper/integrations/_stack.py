@@ -37,7 +37,7 @@ class Stack:
     # them to the app. 0 (the default) leaves the request path untouched.
     body_limit: int = 0
     # What every served path starts with: one startswith() tells most requests apart.
-    endpoint_starts: tuple[str, ...] = ()
+    endpoint_starts: tuple[str, ...] = field(init=False, default=())
 
     def add_endpoint(self, path: str, endpoint: Endpoint) -> None:
         """Serve ``path``; a trailing ``{param}`` segment matches one path segment."""
@@ -66,6 +66,7 @@ class Stack:
         return None
 
     def __post_init__(self) -> None:
+        self.endpoint_starts = (*self.endpoints, *(p for p, _, _ in self.prefix_endpoints))
         # "/health*" is by far the common form: a startswith() tuple, not a glob per request.
         simple = [p[:-1] for p in self.excluded_patterns
                   if p.endswith("*") and not _is_pattern(p[:-1])]
