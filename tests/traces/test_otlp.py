@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -74,3 +76,19 @@ def test_both_encoders_are_selectable(encoder: str) -> None:
     exporter = state.processors[0].exporter
     assert ("export" in vars(exporter)) is (encoder == "watchkeeper")
     assert settings.traces.otlp_encoder == encoder
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.text(min_size=1, max_size=40),
+       value=st.one_of(st.text(max_size=300), st.integers(min_value=-2**63, max_value=2**63 - 1),
+                       st.booleans()),
+       redacted=st.booleans())
+def test_the_new_attribute_fast_path_writes_what_the_generic_one_does(
+        key: str, value: object, redacted: bool) -> None:
+    from watchkeeper.logs import Redactor
+    from watchkeeper.traces._otlp import SpanEncoder
+
+    redactor = Redactor() if redacted else None
+    fast, generic = SpanEncoder(redactor), SpanEncoder(redactor)
+    assert fast._span_pair(key, value) == generic.pair(9, key, value)
+    assert fast._span_pair(key, value) == generic.pair(9, key, value)  # from the cache

@@ -101,6 +101,7 @@ class SpanEncoder:
         self._pairs: dict[tuple[int, str, Any, type], bytes] = {}
         self._names: dict[str, bytes] = {}
         self._span_pairs: dict[tuple[str, Any, type], bytes] = {}
+        self._key_heads: dict[str, bytes] = {}  # attribute keys are few and fixed
 
     def pair(self, number: int, key: str, value: Any) -> bytes:
         """Field ``number`` holding the KeyValue ``key``: ``value`` (redacted)."""
@@ -231,9 +232,30 @@ class SpanEncoder:
         return b"\x12" + _varint(size) + body
 
     def _span_pair(self, key: str, value: Any) -> bytes:
-        encoded = self.pair(9, key, value)
+        """A span attribute not seen yet (a new URL path, most often): strings written
+        without the generic helpers, remembered unless long."""
         kind = type(value)
-        if kind is int or kind is bool or (kind is str and len(value) <= _CACHED_TEXT):
+        if kind is not str:
+            encoded = self.pair(9, key, value)
+        else:
+            redactor = self.redactor
+            shown = value if redactor is None else redact_value(key, value, redactor)
+            data = str(shown).encode("utf-8", "replace")
+            head = self._key_heads.get(key)
+            if head is None:
+                if len(self._key_heads) >= _CACHE_LIMIT:
+                    self._key_heads.clear()
+                head = self._key_heads[key] = _field(1, key.encode("utf-8", "replace"))
+            size = len(data)
+            any_value = (bytes((0x0A, size)) if size < 0x80 else b"\x0a" + _varint(size)) + data
+            size = len(any_value)
+            pair = head + (bytes((0x12, size)) if size < 0x80 else
+                           b"\x12" + _varint(size)) + any_value
+            size = len(pair)
+            encoded = (bytes((0x4A, size)) if size < 0x80 else b"\x4a" + _varint(size)) + pair
+            if len(value) > _CACHED_TEXT:
+                return encoded
+        if kind is str or kind is int or kind is bool:
             if len(self._span_pairs) >= _CACHE_LIMIT:
                 self._span_pairs.clear()
             self._span_pairs[key, value, kind] = encoded
