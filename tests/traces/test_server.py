@@ -224,3 +224,44 @@ async def test_a_later_init_turning_tracing_off_stops_spans() -> None:
     # The global provider cannot be unset, but it records nothing any more.
     with trace.get_tracer("user").start_as_current_span("user span") as span:
         assert not span.is_recording()
+
+
+@pytest.mark.parametrize(("limits", "kept", "route"), [
+    # Room for everything: the hook writes route and status straight into the span.
+    ({}, {"http.request.method", "url.path", "url.scheme", "url.query", "client.address",
+          "app.tenant", "http.route", "http.response.status_code"}, "/limits/{name}"),
+    # Four attributes at most: the oldest make room for route and status, as in the SDK.
+    ({"max_attributes": 4},
+     {"client.address", "app.tenant", "http.route", "http.response.status_code"},
+     "/limits/{name}"),
+    # A value length limit cuts the route, as it would any attribute.
+    ({"max_length": 6},
+     {"http.request.method", "url.path", "url.scheme", "url.query", "client.address",
+      "app.tenant", "http.route", "http.response.status_code"}, "/limit"),
+])
+async def test_server_span_attributes_respect_the_span_limits(
+        monkeypatch: pytest.MonkeyPatch, limits: dict[str, int], kept: set[str],
+        route: str) -> None:
+    """The span limits (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)
+    as the light tracer holds them; the SDK provider reads the environment only once."""
+    app = FastAPI()
+
+    @app.get("/limits/{name}")
+    async def limited(name: str) -> dict[str, str]:
+        from opentelemetry import trace
+
+        trace.get_current_span().set_attribute("app.tenant", "acme")
+        return {"name": name}
+
+    watchkeeper.instrument(app, metrics=NO_CLIENT_PATCH, traces={"exporters": ["memory"]})
+    state = traces.current()
+    assert state is not None
+    for name, value in limits.items():
+        monkeypatch.setattr(state.tracer, name, value)
+    async with _client(app) as client:
+        assert (await client.get("/limits/x?page=2")).status_code == 200
+    (server,) = _server_spans()
+    assert set(server.attributes) == kept
+    assert server.attributes["http.route"] == route
+    assert server.attributes["http.response.status_code"] == 200
+    assert list(server.attributes)[-2:] == ["http.route", "http.response.status_code"]
